@@ -1,0 +1,264 @@
+package conformance
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/redisession/redisession/core"
+	"github.com/redisession/redisession/internal/redistest"
+)
+
+// Run checks that the adapter h opens behaves as every redisession store
+// must, one named subtest per property (run in parallel):
+//
+//	Token/Fresh                  a first write mints a session whose key has a TTL within IdleTimeout
+//	Token/Unique                 two clients get two sessions
+//	Security/MalformedToken      a cookie that is not a well-formed token causes no read from Redis
+//	Security/NoAdoption          an unknown well-formed token is never adopted: the write mints a new one
+//	Security/ListShowsNoToken    the device list carries handles, never a cookie value
+//	Security/NoTokenAtRest       no Redis key name contains a cookie value
+//	Expiry/Idle                  a session unused for IdleTimeout is gone; the client gets a fresh one
+//	Expiry/Sliding               a read-only request moves the expiry to now+IdleTimeout
+//	Expiry/AbsoluteCap           a session in constant use ends at its Lifetime; its TTL never passes it
+//	Expiry/EveryKeyHasTTL        after a mixed workload, every key has a TTL, the index's ≥ its latest member
+//	Renew                        new token, same data; the old token is dead, in Redis and in the index
+//	Logout                       the key and the index entry are gone; the old cookie is worthless
+//	Index/List                   the user's sessions with device facts, this one among them
+//	Index/PruneStale             index entries past their deadline or without a session are dropped
+//	Index/RevokeOne              one device ends another; the other is logged out on its next request
+//	Index/RevokeForeign          a handle of another user's session cannot be revoked
+//	Index/RevokeOthers           "log out everywhere else"
+//	Index/RevokeAll              an admin ends every session of a user, and only that user's
+//	NoResurrection/*             a request in flight when its session is revoked, logged out or
+//	                             renewed cannot write it back
+//	Limits/Size                  an oversized save is refused and the stored session is unchanged
+//	Limits/MalformedStoredData   garbage, a wrong type or an oversized value under a session key
+//	                             is a miss or an error, never a panic, and is left untouched
+//	RoundTrips/Read              a read-only request costs Adapter.ReadRoundTrips and writes nothing
+//	RoundTrips/Login             a login from a new client costs one round trip (two on Cluster)
+//	Concurrency/OneSession       concurrent reads and writes of one session fail none (use -race)
+//	Concurrency/OneUser          concurrent logins of one user lose no index entry
+//
+// Run uses the Redis that internal/redistest chooses: an embedded miniredis,
+// the server at REDIS_ADDR, or the Cluster at REDIS_CLUSTER_ADDRS. On
+// miniredis time moves with its clock (IdleTimeout 30m, Lifetime 2h); on a
+// real server it passes for real, with IdleTimeout 2s and Lifetime 5s.
+func Run(t *testing.T, h Harness) {
+	for _, c := range properties {
+		c := c
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			c.run(t, open(t, h, c.options))
+		})
+	}
+}
+
+type property struct {
+	name    string
+	options func(*core.Options)
+	run     func(*testing.T, *prop)
+}
+
+// prop is one property's world: its Redis, its adapter, its HTTPS server.
+type prop struct {
+	srv   *redistest.Server
+	count *redistest.Counter
+	raw   redis.UniversalClient // uncounted, for inspecting Redis
+	store *core.Store           // same options as the adapter's, for key names and lists
+	opts  core.Options
+	ad    Adapter
+	ts    *httptest.Server
+	gates gates
+}
+
+func open(t *testing.T, h Harness, tweak func(*core.Options)) *prop {
+	t.Helper()
+	srv := redistest.Start(t)
+	p := &prop{srv: srv, count: redistest.NewCounter()}
+	p.opts = core.Options{
+		Prefix:      srv.Prefix,
+		IdleTimeout: 30 * time.Minute,
+		Lifetime:    2 * time.Hour,
+		UserKey:     "user_id",
+		Now:         srv.Now,
+	}
+	if srv.Real() {
+		p.opts.IdleTimeout, p.opts.Lifetime = 2*time.Second, 5*time.Second
+	}
+	if tweak != nil {
+		tweak(&p.opts)
+	}
+	p.raw = srv.NewClient(t, nil)
+	p.store = core.New(p.raw, p.opts)
+	p.ad = h.Open(t, Env{Client: srv.NewClient(t, p.count), Options: p.opts}, p.app)
+	if p.ad.Handler == nil || p.ad.CookieName == "" || p.ad.Cookie == nil {
+		t.Fatalf("conformance: harness returned an Adapter without Handler, CookieName or Cookie")
+	}
+	if p.ad.ReadRoundTrips == 0 {
+		p.ad.ReadRoundTrips = 1
+	}
+	p.ts = httptest.NewTLSServer(p.ad.Handler)
+	t.Cleanup(p.ts.Close)
+	return p
+}
+
+// idle and life are the configured timeouts.
+func (p *prop) idle() time.Duration { return p.opts.IdleTimeout }
+func (p *prop) life() time.Duration { return p.opts.Lifetime }
+
+// slack is how far a real server's TTLs may drift during a test.
+func (p *prop) slack() time.Duration {
+	if p.srv.Real() {
+		return 300 * time.Millisecond
+	}
+	return 0
+}
+
+// device is one client with its own cookie jar and user agent.
+type device struct {
+	p   *prop
+	c   *http.Client
+	ua  string
+	url *url.URL
+}
+
+func (p *prop) device(t testing.TB, ua string) *device {
+	t.Helper()
+	jar, _ := cookiejar.New(nil)
+	u, _ := url.Parse(p.ts.URL)
+	return &device{p: p, c: &http.Client{Transport: p.ts.Client().Transport, Jar: jar}, ua: ua, url: u}
+}
+
+// cookie returns the device's session cookie value, "" if none.
+func (d *device) cookie() string {
+	for _, c := range d.c.Jar.Cookies(d.url) {
+		if c.Name == d.p.ad.CookieName {
+			return c.Value
+		}
+	}
+	return ""
+}
+
+// setCookie makes the device present value as its session cookie.
+func (d *device) setCookie(value string) {
+	d.c.Jar.SetCookies(d.url, []*http.Cookie{{Name: d.p.ad.CookieName, Value: value, Path: "/"}})
+}
+
+// clone returns a new device presenting the same cookie (another tab, or a
+// stolen cookie).
+func (d *device) clone(t testing.TB) *device {
+	t.Helper()
+	c := d.p.device(t, d.ua)
+	c.setCookie(d.cookie())
+	return c
+}
+
+// do sends a request and decodes the app's reply.
+func (d *device) do(t testing.TB, method, path string) (reply, int) {
+	t.Helper()
+	req, err := http.NewRequest(method, d.p.ts.URL+path, nil)
+	if err != nil {
+		t.Fatalf("conformance: %s %s: %v", method, path, err)
+	}
+	req.Header.Set("User-Agent", d.ua)
+	res, err := d.c.Do(req)
+	if err != nil {
+		t.Fatalf("conformance: %s %s: %v (did the handler panic?)", method, path, err)
+	}
+	defer res.Body.Close()
+	body, _ := io.ReadAll(res.Body)
+	var r reply
+	if err := json.Unmarshal(body, &r); err != nil {
+		t.Fatalf("conformance: %s %s: status %d, body %q is not the app's reply", method, path, res.StatusCode, body)
+	}
+	return r, res.StatusCode
+}
+
+// must sends a request that has to succeed.
+func (d *device) must(t testing.TB, method, path string) reply {
+	t.Helper()
+	r, status := d.do(t, method, path)
+	if status != http.StatusOK {
+		t.Fatalf("%s %s: status %d, err %q; want 200", method, path, status, r.Err)
+	}
+	return r
+}
+
+func (d *device) set(t testing.TB, k, v string) reply {
+	t.Helper()
+	return d.must(t, "POST", "/set?k="+url.QueryEscape(k)+"&v="+url.QueryEscape(v))
+}
+
+func (d *device) get(t testing.TB, k string) reply {
+	t.Helper()
+	return d.must(t, "GET", "/get?k="+url.QueryEscape(k))
+}
+
+func (d *device) login(t testing.TB, user string) reply {
+	t.Helper()
+	r := d.must(t, "POST", "/login?user="+url.QueryEscape(user))
+	if r.User != user || !core.ValidHandle(r.Handle) {
+		t.Fatalf("login as %q: reply user %q handle %q", user, r.User, r.Handle)
+	}
+	return r
+}
+
+// loggedIn reports whether the device's next request sees a user.
+func (d *device) loggedIn(t testing.TB) bool {
+	t.Helper()
+	return d.get(t, "x").User != ""
+}
+
+// exists reports whether the session with handle h has a key.
+func (p *prop) exists(t testing.TB, h string) bool {
+	t.Helper()
+	n, err := p.raw.Exists(context.Background(), p.store.SessionKey(h)).Result()
+	if err != nil {
+		t.Fatalf("EXISTS %s: %v", p.store.SessionKey(h), err)
+	}
+	return n == 1
+}
+
+func (p *prop) pttl(t testing.TB, key string) time.Duration {
+	t.Helper()
+	d, err := p.raw.PTTL(context.Background(), key).Result()
+	if err != nil {
+		t.Fatalf("PTTL %s: %v", key, err)
+	}
+	return d
+}
+
+// indexed reports whether handle h is in user's index.
+func (p *prop) indexed(t testing.TB, user, h string) bool {
+	t.Helper()
+	err := p.raw.ZScore(context.Background(), p.store.IndexKey(user), h).Err()
+	if err != nil && err != redis.Nil {
+		t.Fatalf("ZSCORE %s: %v", p.store.IndexKey(user), err)
+	}
+	return err == nil
+}
+
+func (p *prop) indexSize(t testing.TB, user string) int64 {
+	t.Helper()
+	n, err := p.raw.ZCard(context.Background(), p.store.IndexKey(user)).Result()
+	if err != nil {
+		t.Fatalf("ZCARD %s: %v", p.store.IndexKey(user), err)
+	}
+	return n
+}
+
+func handles(list []core.SessionInfo) map[string]core.SessionInfo {
+	m := make(map[string]core.SessionInfo, len(list))
+	for _, s := range list {
+		m[s.Handle] = s
+	}
+	return m
+}

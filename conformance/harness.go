@@ -1,0 +1,85 @@
+package conformance
+
+import (
+	"net/http"
+	"testing"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/redisession/redisession/core"
+)
+
+// Harness is what an adapter's test provides: how to serve an app through
+// the adapter. The suite calls Open once per property, each time with a fresh
+// Env, and drives the handler over HTTPS with one cookie jar per device.
+type Harness interface {
+	// Open builds the adapter's store over env.Client, configured with
+	// env.Options (prefix, timeouts, clock, size limit, user key), and returns
+	// an Adapter whose Handler serves app: for every request it loads the
+	// session the framework's way, calls app with a Session view of it, saves
+	// the session the framework's way (with the framework's default cookie
+	// options), and only then writes app's Response.
+	Open(t testing.TB, env Env, app App) Adapter
+}
+
+// Env is what the suite gives a harness for one property.
+type Env struct {
+	// Client is the Redis to build the store on. The suite counts its
+	// round trips.
+	Client redis.UniversalClient
+	// Options are the core options to build the store with. Prefix and Now
+	// must be honoured: they isolate the property and move its clock.
+	Options core.Options
+}
+
+// Adapter is a store opened by a harness.
+type Adapter struct {
+	// Handler serves the app.
+	Handler http.Handler
+	// CookieName is the name of the session cookie.
+	CookieName string
+	// Cookie returns the cookie value that presents token to the store, as
+	// the adapter itself would write it (signed, for a signed cookie). The
+	// suite uses it to present tokens of its choosing: unknown, malformed,
+	// or pointing at data it planted.
+	Cookie func(token string) string
+	// ReadRoundTrips is the round trips a request costs that only reads a
+	// live session; 0 means 1.
+	ReadRoundTrips int
+}
+
+// App is the application the suite runs inside the adapter.
+type App func(s Session, r *http.Request) Response
+
+// Response is what an App answers; the harness writes it after saving the
+// session.
+type Response struct {
+	Status int
+	Body   []byte
+}
+
+// Session is the adapter's per-request view of its session, in the words of
+// its framework. Values are strings.
+type Session interface {
+	// Get returns the value stored under key.
+	Get(key string) (string, bool)
+	// Set stores value under key. Setting Options.UserKey binds the session
+	// to that user.
+	Set(key, value string)
+	// Delete removes key.
+	Delete(key string)
+	// Renew gives the session a new token now, keeping its values.
+	Renew() error
+	// Destroy ends the session (logout).
+	Destroy() error
+	// Handle is the public handle of the session's current token, or "" if
+	// it has none yet.
+	Handle() string
+	// Sessions lists the sessions of the session's user.
+	Sessions() ([]core.SessionInfo, error)
+	// Revoke ends one of the user's sessions by handle.
+	Revoke(handle string) error
+	// RevokeOthers ends every session of the user but this one.
+	RevokeOthers() (int, error)
+	// RevokeUser ends every session of any user (an admin action).
+	RevokeUser(userID string) (int, error)
+}

@@ -1,0 +1,636 @@
+package conformance
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/redisession/redisession/core"
+)
+
+var properties = []property{
+	{name: "Token/Fresh", run: tokenFresh},
+	{name: "Token/Unique", run: tokenUnique},
+	{name: "Security/MalformedToken", run: malformedToken},
+	{name: "Security/NoAdoption", run: noAdoption},
+	{name: "Security/ListShowsNoToken", run: listShowsNoToken},
+	{name: "Security/NoTokenAtRest", run: noTokenAtRest},
+	{name: "Expiry/Idle", run: expiryIdle},
+	{name: "Expiry/Sliding", run: expirySliding},
+	{name: "Expiry/AbsoluteCap", run: expiryAbsoluteCap},
+	{name: "Expiry/EveryKeyHasTTL", run: everyKeyHasTTL},
+	{name: "Renew", run: renew},
+	{name: "Logout", run: logout},
+	{name: "Index/List", run: indexList},
+	{name: "Index/PruneStale", run: indexPruneStale},
+	{name: "Index/RevokeOne", run: revokeOne},
+	{name: "Index/RevokeForeign", run: revokeForeign},
+	{name: "Index/RevokeOthers", run: revokeOthers},
+	{name: "Index/RevokeAll", run: revokeAll},
+	{name: "NoResurrection/RevokeAll", run: noResurrection("revoke-all")},
+	{name: "NoResurrection/RevokeOne", run: noResurrection("revoke-one")},
+	{name: "NoResurrection/Logout", run: noResurrection("logout")},
+	{name: "NoResurrection/Renew", run: noResurrection("renew")},
+	{name: "Limits/Size", options: func(o *core.Options) { o.MaxRecordSize = 2048 }, run: sizeLimit},
+	{name: "Limits/MalformedStoredData", options: func(o *core.Options) { o.MaxRecordSize = 2048 }, run: malformedStoredData},
+	{name: "RoundTrips/Read", run: roundTripsRead},
+	{name: "RoundTrips/Login", run: roundTripsLogin},
+	{name: "Concurrency/OneSession", run: concurrentSession},
+	{name: "Concurrency/OneUser", run: concurrentUser},
+}
+
+func tokenFresh(t *testing.T, p *prop) {
+	d := p.device(t, "fresh")
+	r := d.set(t, "a", "1")
+	if d.cookie() == "" {
+		t.Fatalf("Token/Fresh: no %q cookie after a write", p.ad.CookieName)
+	}
+	if !core.ValidHandle(r.Handle) {
+		t.Fatalf("Token/Fresh: handle %q is not a handle", r.Handle)
+	}
+	key := p.store.SessionKey(r.Handle)
+	if ttl := p.pttl(t, key); ttl <= 0 || ttl > p.idle() {
+		t.Errorf("Token/Fresh: %s TTL %v after a write, want in (0, %v]", key, ttl, p.idle())
+	}
+	if got := d.get(t, "a"); !got.Found || got.Value != "1" || got.Handle != r.Handle {
+		t.Errorf("Token/Fresh: read back %+v, want a=1 in session %s", got, r.Handle)
+	}
+}
+
+func tokenUnique(t *testing.T, p *prop) {
+	a := p.device(t, "a").set(t, "k", "v")
+	b := p.device(t, "b").set(t, "k", "v")
+	if a.Handle == b.Handle {
+		t.Errorf("Token/Unique: two clients share session %s", a.Handle)
+	}
+}
+
+func malformedToken(t *testing.T, p *prop) {
+	bad := []string{"x", "%%%", strings.Repeat("!", 43), strings.Repeat("a", 3000),
+		p.ad.Cookie("not-a-token"), p.ad.Cookie(strings.Repeat("!", 43)), p.ad.Cookie(strings.Repeat("A", 44))}
+	for _, v := range bad {
+		d := p.device(t, "bad")
+		d.setCookie(v)
+		p.count.Reset()
+		r, status := d.do(t, "GET", "/get?k=a")
+		if status != http.StatusOK || r.Found {
+			t.Errorf("Security/MalformedToken: cookie %.30q: status %d found %v, want 200 and nothing", v, status, r.Found)
+		}
+		cmds := p.count.Commands()
+		if n := cmds["get"] + cmds["getex"] + cmds["getdel"]; n != 0 {
+			t.Errorf("Security/MalformedToken: cookie %.30q reached Redis: %v", v, cmds)
+		}
+	}
+}
+
+func noAdoption(t *testing.T, p *prop) {
+	chosen := core.NewToken()
+	d := p.device(t, "attacker")
+	d.setCookie(p.ad.Cookie(chosen))
+	r := d.set(t, "a", "1")
+	if r.Handle == core.Handle(chosen) {
+		t.Fatalf("Security/NoAdoption: the client-chosen token was adopted (session %s)", r.Handle)
+	}
+	if p.exists(t, core.Handle(chosen)) {
+		t.Errorf("Security/NoAdoption: %s was written under the client-chosen token", p.store.SessionKey(core.Handle(chosen)))
+	}
+	if !p.exists(t, r.Handle) {
+		t.Errorf("Security/NoAdoption: the new session %s was not written", p.store.SessionKey(r.Handle))
+	}
+	if got := d.get(t, "a"); got.Value != "1" {
+		t.Errorf("Security/NoAdoption: the new session does not reach the client: read %+v", got)
+	}
+}
+
+func listShowsNoToken(t *testing.T, p *prop) {
+	a, b := p.device(t, "a"), p.device(t, "b")
+	a.login(t, "u1")
+	b.login(t, "u1")
+	res, err := a.c.Get(p.ts.URL + "/devices")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		t.Fatalf("Security/ListShowsNoToken: GET /devices: status %d", res.StatusCode)
+	}
+	for _, d := range []*device{a, b} {
+		if c := d.cookie(); c != "" && strings.Contains(string(body), c) {
+			t.Errorf("Security/ListShowsNoToken: the device list contains a session cookie value")
+		}
+	}
+}
+
+func noTokenAtRest(t *testing.T, p *prop) {
+	d := p.device(t, "a")
+	d.login(t, "u1")
+	d.set(t, "k", "v")
+	c := d.cookie()
+	for _, k := range p.srv.Keys(t, p.raw) {
+		if strings.Contains(k, c) {
+			t.Errorf("Security/NoTokenAtRest: key %s contains the session cookie value", k)
+		}
+	}
+}
+
+func expiryIdle(t *testing.T, p *prop) {
+	d := p.device(t, "a")
+	old := d.set(t, "a", "1")
+	p.srv.Advance(p.idle() + p.slack())
+	r := d.get(t, "a")
+	if r.Found {
+		t.Fatalf("Expiry/Idle: value still there after %v idle (IdleTimeout %v)", p.idle()+p.slack(), p.idle())
+	}
+	if p.exists(t, old.Handle) {
+		t.Errorf("Expiry/Idle: %s still exists after the idle timeout", p.store.SessionKey(old.Handle))
+	}
+	r = d.set(t, "b", "2")
+	if r.Handle == old.Handle {
+		t.Errorf("Expiry/Idle: the expired session %s was adopted again", old.Handle)
+	}
+}
+
+func expirySliding(t *testing.T, p *prop) {
+	d := p.device(t, "a")
+	r := d.set(t, "a", "1")
+	key := p.store.SessionKey(r.Handle)
+	step := p.idle() * 2 / 3
+	p.srv.Advance(step)
+	if got := d.get(t, "a"); !got.Found {
+		t.Fatalf("Expiry/Sliding: value gone %v after a write (IdleTimeout %v)", step, p.idle())
+	}
+	if ttl := p.pttl(t, key); ttl < p.idle()-p.slack() {
+		t.Errorf("Expiry/Sliding: %s TTL %v after a read, want ≈%v", key, ttl, p.idle())
+	}
+	p.srv.Advance(step)
+	if got := d.get(t, "a"); !got.Found {
+		t.Errorf("Expiry/Sliding: value gone %v after the last read, %v after the write: the read did not slide the expiry", step, 2*step)
+	}
+}
+
+func expiryAbsoluteCap(t *testing.T, p *prop) {
+	d := p.device(t, "a")
+	start := p.srv.Now()
+	r := d.set(t, "a", "1")
+	key := p.store.SessionKey(r.Handle)
+	step := p.idle() * 2 / 3
+	for p.srv.Now().Sub(start)+step < p.life()-p.slack() {
+		p.srv.Advance(step)
+		// Reads and writes alike must respect the deadline.
+		for _, op := range []string{"read", "write"} {
+			if op == "read" {
+				if got := d.get(t, "a"); !got.Found {
+					t.Fatalf("Expiry/AbsoluteCap: value gone at +%v, before the lifetime %v", p.srv.Now().Sub(start), p.life())
+				}
+			} else {
+				d.set(t, "a", p.srv.Now().String())
+			}
+			left := p.life() - p.srv.Now().Sub(start)
+			if ttl := p.pttl(t, key); ttl > left+p.slack() {
+				t.Errorf("Expiry/AbsoluteCap: %s TTL %v after a %s at +%v, want ≤ %v (the deadline)", key, ttl, op, p.srv.Now().Sub(start), left)
+			}
+		}
+	}
+	p.srv.Advance(p.life() - p.srv.Now().Sub(start) + p.slack())
+	if got := d.get(t, "a"); got.Found {
+		t.Errorf("Expiry/AbsoluteCap: value still there at +%v, past the lifetime %v", p.srv.Now().Sub(start), p.life())
+	}
+	if p.exists(t, r.Handle) {
+		t.Errorf("Expiry/AbsoluteCap: %s exists past the lifetime", key)
+	}
+}
+
+func everyKeyHasTTL(t *testing.T, p *prop) {
+	a, b, c := p.device(t, "a"), p.device(t, "b"), p.device(t, "c")
+	a.set(t, "cart", "1")
+	a.login(t, "u1")
+	rb := b.login(t, "u1")
+	c.set(t, "anon", "1")
+	a.must(t, "POST", "/renew")
+	a.must(t, "GET", "/devices")
+	c.login(t, "u2")
+	c.do(t, "POST", "/revoke?h="+rb.Handle) // not c's: refused, must leave no trace
+	a.must(t, "POST", "/revoke?h="+rb.Handle)
+	c.must(t, "POST", "/logout")
+	c.login(t, "u2")
+	ctx := context.Background()
+	keys := p.srv.Keys(t, p.raw)
+	if len(keys) == 0 {
+		t.Fatalf("Expiry/EveryKeyHasTTL: no keys under %s after the workload", p.opts.Prefix)
+	}
+	for _, k := range keys {
+		ttl := p.pttl(t, k)
+		if ttl <= 0 {
+			t.Errorf("Expiry/EveryKeyHasTTL: %s has TTL %v, want > 0", k, ttl)
+			continue
+		}
+		if typ := p.raw.Type(ctx, k).Val(); typ == "zset" {
+			top, err := p.raw.ZRangeWithScores(ctx, k, -1, -1).Result()
+			if err != nil || len(top) != 1 {
+				t.Errorf("Expiry/EveryKeyHasTTL: index %s: %v %v", k, top, err)
+				continue
+			}
+			latest := time.UnixMilli(int64(top[0].Score))
+			if until := latest.Sub(p.srv.Now()); ttl < until-p.slack() {
+				t.Errorf("Expiry/EveryKeyHasTTL: index %s TTL %v, want ≥ %v (its latest member's deadline)", k, ttl, until)
+			}
+		}
+	}
+}
+
+func renew(t *testing.T, p *prop) {
+	d := p.device(t, "a")
+	before := d.set(t, "cart", "3 apples")
+	oldCookie := d.cookie()
+	after := d.login(t, "u1")
+	if after.Handle == before.Handle {
+		t.Fatalf("Renew: the token did not change at login (%s)", after.Handle)
+	}
+	if got := d.get(t, "cart"); got.Value != "3 apples" || got.User != "u1" {
+		t.Errorf("Renew: after renewing, read %+v, want cart=3 apples for u1", got)
+	}
+	if p.exists(t, before.Handle) {
+		t.Errorf("Renew: old %s still exists", p.store.SessionKey(before.Handle))
+	}
+	if !p.indexed(t, "u1", after.Handle) {
+		t.Errorf("Renew: new session %s is not in %s", after.Handle, p.store.IndexKey("u1"))
+	}
+	if p.indexed(t, "u1", before.Handle) {
+		t.Errorf("Renew: old session %s is still in %s", before.Handle, p.store.IndexKey("u1"))
+	}
+	old := p.device(t, "thief")
+	old.setCookie(oldCookie)
+	if got := old.get(t, "cart"); got.Found || got.User != "" {
+		t.Errorf("Renew: the old cookie still works: %+v", got)
+	}
+	// Renew again, now that the session is stored and bound.
+	again := d.must(t, "POST", "/renew")
+	if again.Handle == after.Handle || p.exists(t, after.Handle) || !p.exists(t, again.Handle) ||
+		!p.indexed(t, "u1", again.Handle) || p.indexed(t, "u1", after.Handle) {
+		t.Errorf("Renew: second renew %s → %s left Redis inconsistent", after.Handle, again.Handle)
+	}
+}
+
+func logout(t *testing.T, p *prop) {
+	d := p.device(t, "a")
+	r := d.login(t, "u1")
+	d.set(t, "secret", "s")
+	copyOf := d.clone(t)
+	d.must(t, "POST", "/logout")
+	if p.exists(t, r.Handle) {
+		t.Errorf("Logout: %s still exists", p.store.SessionKey(r.Handle))
+	}
+	if p.indexed(t, "u1", r.Handle) {
+		t.Errorf("Logout: %s still in %s", r.Handle, p.store.IndexKey("u1"))
+	}
+	if got := copyOf.get(t, "secret"); got.Found || got.User != "" {
+		t.Errorf("Logout: a copy of the old cookie still reads the session: %+v", got)
+	}
+	if d.loggedIn(t) {
+		t.Errorf("Logout: the client is still logged in")
+	}
+}
+
+func indexList(t *testing.T, p *prop) {
+	phone, laptop := p.device(t, "phone/1.0"), p.device(t, "laptop/2.0")
+	rp := phone.login(t, "u1")
+	rl := laptop.login(t, "u1")
+	p.device(t, "other").login(t, "u2")
+	list := phone.must(t, "GET", "/devices").Sessions
+	if len(list) != 2 {
+		t.Fatalf("Index/List: %d sessions listed for u1, want 2: %+v", len(list), list)
+	}
+	m := handles(list)
+	for h, ua := range map[string]string{rp.Handle: "phone/1.0", rl.Handle: "laptop/2.0"} {
+		s, ok := m[h]
+		if !ok {
+			t.Errorf("Index/List: session %s (%s) missing from %+v", h, ua, list)
+			continue
+		}
+		if s.UserAgent != ua || s.RemoteAddr == "" || s.UserID != "u1" {
+			t.Errorf("Index/List: %s: agent %q addr %q user %q, want %q, an address, u1", h, s.UserAgent, s.RemoteAddr, s.UserID, ua)
+		}
+		if s.Created.IsZero() || s.LastSeen.Before(s.Created) || !s.Deadline.After(s.Created) || s.ExpiresAt.After(s.Deadline) {
+			t.Errorf("Index/List: %s: times created %v seen %v expires %v deadline %v are inconsistent", h, s.Created, s.LastSeen, s.ExpiresAt, s.Deadline)
+		}
+	}
+}
+
+func indexPruneStale(t *testing.T, p *prop) {
+	ctx := context.Background()
+	d := p.device(t, "a")
+	live := d.login(t, "u1")
+	now := p.srv.Now().UnixMilli()
+	pastDeadline := core.Handle(core.NewToken())
+	ghost := core.Handle(core.NewToken())   // created half a lifetime ago, session gone
+	pending := core.Handle(core.NewToken()) // a login writing its index entry right now
+	idx := p.store.IndexKey("u1")
+	err := p.raw.ZAdd(ctx, idx,
+		redis.Z{Score: float64(now - 1000), Member: pastDeadline},
+		redis.Z{Score: float64(now + p.life().Milliseconds()/2), Member: ghost},
+		redis.Z{Score: float64(now + p.life().Milliseconds()), Member: pending},
+	).Err()
+	if err != nil {
+		t.Fatal(err)
+	}
+	list := d.must(t, "GET", "/devices").Sessions
+	if len(list) != 1 || list[0].Handle != live.Handle {
+		t.Errorf("Index/PruneStale: listed %+v, want only %s", list, live.Handle)
+	}
+	if p.indexed(t, "u1", pastDeadline) {
+		t.Errorf("Index/PruneStale: a member past its deadline is still in %s", idx)
+	}
+	if p.indexed(t, "u1", ghost) {
+		t.Errorf("Index/PruneStale: a member whose session is long gone is still in %s", idx)
+	}
+	if !p.indexed(t, "u1", pending) {
+		t.Errorf("Index/PruneStale: a login in progress was dropped from %s", idx)
+	}
+}
+
+func revokeOne(t *testing.T, p *prop) {
+	a, b := p.device(t, "a"), p.device(t, "b")
+	a.login(t, "u1")
+	rb := b.login(t, "u1")
+	a.must(t, "POST", "/revoke?h="+rb.Handle)
+	if p.exists(t, rb.Handle) || p.indexed(t, "u1", rb.Handle) {
+		t.Errorf("Index/RevokeOne: %s survived its revocation (key or index entry)", rb.Handle)
+	}
+	if b.loggedIn(t) {
+		t.Errorf("Index/RevokeOne: the revoked device is still logged in")
+	}
+	if !a.loggedIn(t) {
+		t.Errorf("Index/RevokeOne: the revoking device was logged out")
+	}
+}
+
+func revokeForeign(t *testing.T, p *prop) {
+	a, v := p.device(t, "a"), p.device(t, "victim")
+	a.login(t, "u1")
+	rv := v.login(t, "u2")
+	if _, status := a.do(t, "POST", "/revoke?h="+rv.Handle); status == http.StatusOK {
+		t.Errorf("Index/RevokeForeign: revoking another user's session answered 200, want an error")
+	}
+	if !v.loggedIn(t) || !p.exists(t, rv.Handle) {
+		t.Errorf("Index/RevokeForeign: u1 ended u2's session %s", rv.Handle)
+	}
+}
+
+func revokeOthers(t *testing.T, p *prop) {
+	a, b, c := p.device(t, "a"), p.device(t, "b"), p.device(t, "c")
+	ra := a.login(t, "u1")
+	b.login(t, "u1")
+	c.login(t, "u1")
+	if r := a.must(t, "POST", "/revoke-others"); r.N != 2 {
+		t.Errorf("Index/RevokeOthers: ended %d sessions, want 2", r.N)
+	}
+	if b.loggedIn(t) || c.loggedIn(t) {
+		t.Errorf("Index/RevokeOthers: another device is still logged in")
+	}
+	if !a.loggedIn(t) {
+		t.Errorf("Index/RevokeOthers: the current device was logged out")
+	}
+	if n := p.indexSize(t, "u1"); n != 1 || !p.indexed(t, "u1", ra.Handle) {
+		t.Errorf("Index/RevokeOthers: %s has %d members, want only %s", p.store.IndexKey("u1"), n, ra.Handle)
+	}
+}
+
+func revokeAll(t *testing.T, p *prop) {
+	a, b, admin := p.device(t, "a"), p.device(t, "b"), p.device(t, "admin")
+	ra := a.login(t, "u1")
+	rb := b.login(t, "u1")
+	admin.login(t, "root")
+	if r := admin.must(t, "POST", "/revoke-user?user=u1"); r.N != 2 {
+		t.Errorf("Index/RevokeAll: ended %d sessions, want 2", r.N)
+	}
+	if p.exists(t, ra.Handle) || p.exists(t, rb.Handle) {
+		t.Errorf("Index/RevokeAll: a session key of u1 survived")
+	}
+	if n := p.indexSize(t, "u1"); n != 0 {
+		t.Errorf("Index/RevokeAll: %s has %d members, want 0", p.store.IndexKey("u1"), n)
+	}
+	if a.loggedIn(t) || b.loggedIn(t) {
+		t.Errorf("Index/RevokeAll: a device of u1 is still logged in")
+	}
+	if !admin.loggedIn(t) {
+		t.Errorf("Index/RevokeAll: another user's session was ended")
+	}
+}
+
+// noResurrection holds a request of the victim inside the app, ends its
+// session from elsewhere, then lets the request write.
+func noResurrection(how string) func(*testing.T, *prop) {
+	return func(t *testing.T, p *prop) {
+		name := "NoResurrection/" + how
+		victim, other := p.device(t, "victim"), p.device(t, "other")
+		rv := victim.login(t, "u1")
+		victim.set(t, "k", "before")
+		tab := victim.clone(t)
+		other.login(t, "u1")
+
+		g := p.gates.get("g")
+		var release sync.Once
+		letGo := func() { release.Do(func() { close(g.release) }) }
+		defer letGo() // a failed check must not leave the request, and the server, hanging
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			// Its status is the adapter's business; what it leaves in Redis is ours.
+			req, _ := http.NewRequest("POST", p.ts.URL+"/wait-set?gate=g&k=k&v=after", nil)
+			if res, err := victim.c.Do(req); err == nil {
+				res.Body.Close()
+			}
+		}()
+		select {
+		case <-g.entered:
+		case <-time.After(30 * time.Second):
+			t.Fatalf("%s: the held request never reached the app", name)
+		}
+		var renewed reply
+		switch how {
+		case "revoke-all":
+			other.must(t, "POST", "/revoke-user?user=u1")
+		case "revoke-one":
+			other.must(t, "POST", "/revoke?h="+rv.Handle)
+		case "logout":
+			tab.must(t, "POST", "/logout")
+		case "renew":
+			renewed = tab.must(t, "POST", "/renew")
+		}
+		letGo()
+		<-done
+		if p.exists(t, rv.Handle) {
+			t.Errorf("%s: %s was written back by a request in flight", name, p.store.SessionKey(rv.Handle))
+		}
+		if p.indexed(t, "u1", rv.Handle) {
+			t.Errorf("%s: %s is back in %s", name, rv.Handle, p.store.IndexKey("u1"))
+		}
+		if how == "renew" {
+			if got := tab.get(t, "k"); got.Value != "before" || got.Handle != renewed.Handle {
+				t.Errorf("%s: the renewed session reads %+v, want k=before in %s", name, got, renewed.Handle)
+			}
+			return
+		}
+		if got := victim.get(t, "k"); got.User != "" || got.Found {
+			t.Errorf("%s: the victim still sees the ended session: %+v", name, got)
+		}
+	}
+}
+
+func sizeLimit(t *testing.T, p *prop) {
+	d := p.device(t, "a")
+	r := d.set(t, "a", "small")
+	_, _ = d.do(t, "POST", "/set?k=a&v="+strings.Repeat("x", 4096))
+	if got := d.get(t, "a"); got.Value != "small" || got.Handle != r.Handle {
+		t.Errorf("Limits/Size: after an oversized save, read %.40q in %s; want the stored %q in %s", got.Value, got.Handle, "small", r.Handle)
+	}
+	ctx := context.Background()
+	for _, k := range p.srv.Keys(t, p.raw) {
+		if p.raw.Type(ctx, k).Val() == "string" {
+			if n := p.raw.StrLen(ctx, k).Val(); n > int64(p.opts.MaxRecordSize) {
+				t.Errorf("Limits/Size: %s holds %d bytes, over the %d-byte limit", k, n, p.opts.MaxRecordSize)
+			}
+		}
+	}
+}
+
+func malformedStoredData(t *testing.T, p *prop) {
+	ctx := context.Background()
+	plant := map[string]func(key string) error{
+		"garbage": func(key string) error { return p.raw.Set(ctx, key, "\xb1\xff\xff\xff garbage", time.Hour).Err() },
+		"foreign": func(key string) error { return p.raw.Set(ctx, key, `{"user":"someone else"}`, time.Hour).Err() },
+		"empty":   func(key string) error { return p.raw.Set(ctx, key, "", time.Hour).Err() },
+		"oversized": func(key string) error {
+			return p.raw.Set(ctx, key, "\xb1"+strings.Repeat("\x01", p.opts.MaxRecordSize+10), time.Hour).Err()
+		},
+		"wrong type": func(key string) error {
+			if err := p.raw.HSet(ctx, key, "f", "v").Err(); err != nil {
+				return err
+			}
+			return p.raw.Expire(ctx, key, time.Hour).Err()
+		},
+	}
+	for what, put := range plant {
+		tok := core.NewToken()
+		key := p.store.SessionKey(core.Handle(tok))
+		if err := put(key); err != nil {
+			t.Fatal(err)
+		}
+		dump := p.raw.Dump(ctx, key).Val()
+		d := p.device(t, what)
+		d.setCookie(p.ad.Cookie(tok))
+		r, status := d.do(t, "GET", "/get?k=a")
+		if status != http.StatusOK && status != http.StatusInternalServerError {
+			t.Errorf("Limits/MalformedStoredData: %s: status %d, want 200 (a miss) or 500 (an error)", what, status)
+		}
+		if r.Found || r.User != "" {
+			t.Errorf("Limits/MalformedStoredData: %s: the app saw data: %+v", what, r)
+		}
+		d.do(t, "POST", "/set?k=a&v=1")
+		if got := p.raw.Dump(ctx, key).Val(); got != dump {
+			t.Errorf("Limits/MalformedStoredData: %s: %s was changed by the store", what, key)
+		}
+	}
+}
+
+func roundTripsRead(t *testing.T, p *prop) {
+	d := p.device(t, "a")
+	d.login(t, "u1")
+	d.set(t, "a", "1")
+	for i := 0; i < 3; i++ {
+		p.count.Reset()
+		d.get(t, "a")
+		if rt := p.count.RoundTrips(); rt > p.ad.ReadRoundTrips {
+			t.Errorf("RoundTrips/Read: a read-only request took %d round trips, want ≤ %d: %v", rt, p.ad.ReadRoundTrips, p.count.Commands())
+		}
+		if p.ad.ReadRoundTrips == 1 {
+			for name, n := range p.count.Commands() {
+				if name != "getex" {
+					t.Errorf("RoundTrips/Read: a read-only request sent %s ×%d besides GETEX", name, n)
+				}
+			}
+		}
+	}
+}
+
+func roundTripsLogin(t *testing.T, p *prop) {
+	want := 1
+	if p.srv.Kind == "cluster" {
+		want = 2 // index, then session: different slots
+	}
+	d := p.device(t, "a")
+	p.count.Reset()
+	d.login(t, "u1")
+	if rt := p.count.RoundTrips(); rt > want {
+		t.Errorf("RoundTrips/Login: logging in from a new client took %d round trips, want %d: %v", rt, want, p.count.Commands())
+	}
+}
+
+func concurrentSession(t *testing.T, p *prop) {
+	d := p.device(t, "a")
+	d.login(t, "u1")
+	var wg sync.WaitGroup
+	errs := make(chan string, 200)
+	for w := 0; w < 8; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			for i := 0; i < 10; i++ {
+				path := "/get?k=a"
+				method := "GET"
+				if i%2 == 1 {
+					method, path = "POST", "/set?k=w"+strconv.Itoa(w)+"&v="+strconv.Itoa(i)
+				}
+				r, status := d.do(t, method, path)
+				if status != http.StatusOK || r.User != "u1" {
+					errs <- fmt.Sprintf("%s %s: status %d user %q err %q", method, path, status, r.User, r.Err)
+				}
+			}
+		}(w)
+	}
+	wg.Wait()
+	close(errs)
+	for e := range errs {
+		t.Errorf("Concurrency/OneSession: %s", e)
+	}
+	if !d.loggedIn(t) {
+		t.Errorf("Concurrency/OneSession: the session did not survive concurrent requests")
+	}
+}
+
+func concurrentUser(t *testing.T, p *prop) {
+	const n = 16
+	var wg sync.WaitGroup
+	handlesC := make(chan string, n)
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			d := p.device(t, "device-"+strconv.Itoa(i))
+			r, status := d.do(t, "POST", "/login?user=u1")
+			if status != http.StatusOK {
+				t.Errorf("Concurrency/OneUser: login %d: status %d err %q", i, status, r.Err)
+				return
+			}
+			handlesC <- r.Handle
+		}(i)
+	}
+	wg.Wait()
+	close(handlesC)
+	for h := range handlesC {
+		if !p.indexed(t, "u1", h) {
+			t.Errorf("Concurrency/OneUser: session %s lost from %s", h, p.store.IndexKey("u1"))
+		}
+	}
+	if size := p.indexSize(t, "u1"); size != n {
+		t.Errorf("Concurrency/OneUser: %s has %d members after %d concurrent logins", p.store.IndexKey("u1"), size, n)
+	}
+}

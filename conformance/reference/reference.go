@@ -1,0 +1,144 @@
+// Package reference is the smallest complete adapter over core: plain
+// net/http, string values, the raw token in the cookie. It is the model a
+// third party follows to write an adapter, and its test is the model for
+// testing one with conformance.Run.
+//
+//	store := reference.New(core.New(rdb, core.Options{}))
+//	http.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+//		s := store.Load(r)
+//		s.Set("theme", "dark")
+//		if err := store.Save(w, r, s); err != nil { ... }
+//		io.WriteString(w, "saved")
+//	})
+package reference
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+
+	"github.com/redisession/redisession/core"
+)
+
+// Store keeps sessions in core and their tokens in a cookie.
+type Store struct {
+	Core *core.Store
+	// Cookie is the template of the session cookie: name and attributes.
+	// Its defaults are HttpOnly, Secure, SameSite=Lax, Path=/.
+	Cookie http.Cookie
+}
+
+// New returns a Store over c with cookie "session".
+func New(c *core.Store) *Store {
+	return &Store{Core: c, Cookie: http.Cookie{
+		Name: "session", Path: "/", HttpOnly: true, Secure: true, SameSite: http.SameSiteLaxMode,
+	}}
+}
+
+// Session is one request's session.
+type Session struct {
+	store  *Store
+	cs     *core.Session
+	values map[string]string
+	dirty  bool // the cookie must be (re)sent
+	ended  bool // destroyed: expire the cookie
+	err    error
+}
+
+// Load returns the request's session: the stored one if its cookie names a
+// live session, otherwise a new, empty one (never adopting the cookie's
+// token). It never returns nil; a Redis failure is kept and returned by Save,
+// so a request that only reads still works on a fresh session.
+func (s *Store) Load(r *http.Request) *Session {
+	x := &Session{store: s, values: map[string]string{}}
+	if c, err := r.Cookie(s.Cookie.Name); err == nil {
+		cs, err := s.Core.Load(r.Context(), c.Value)
+		switch {
+		case err == nil:
+			if json.Unmarshal(cs.Data, &x.values) == nil {
+				x.cs = cs
+				return x
+			}
+			x.values = map[string]string{}
+		case errors.Is(err, core.ErrNotFound), errors.Is(err, core.ErrInvalidToken):
+		default:
+			x.err = err
+		}
+	}
+	x.cs = s.Core.NewSession(core.Device{UserAgent: r.UserAgent(), RemoteAddr: r.RemoteAddr})
+	return x
+}
+
+// Get returns the value stored under key.
+func (x *Session) Get(key string) (string, bool) { v, ok := x.values[key]; return v, ok }
+
+// Set stores value under key; setting the store's user key binds the
+// session to that user.
+func (x *Session) Set(key, value string) { x.values[key] = value }
+
+// Delete removes key.
+func (x *Session) Delete(key string) { delete(x.values, key) }
+
+// Handle is the session's public handle.
+func (x *Session) Handle() string { return x.cs.Handle() }
+
+// UserID is the user the session belongs to, "" if none.
+func (x *Session) UserID() string { return x.values[x.store.Core.Options().UserKey] }
+
+// Renew gives the session a new token now (call it at login).
+func (x *Session) Renew(r *http.Request) error {
+	x.sync()
+	if err := x.store.Core.Renew(r.Context(), x.cs); err != nil {
+		return err
+	}
+	x.dirty = true
+	return nil
+}
+
+// Destroy deletes the session (logout); Save then expires the cookie.
+func (x *Session) Destroy(r *http.Request) error {
+	x.ended = true
+	return x.store.Core.Delete(r.Context(), x.cs)
+}
+
+// sync copies the values into the core session.
+func (x *Session) sync() {
+	x.cs.UserID = x.UserID()
+	x.cs.Data, _ = json.Marshal(x.values) // map keys sorted: equal values, equal bytes
+}
+
+// Save writes the session if it changed and sends its cookie if it is new.
+// A session ended elsewhere while this request ran is not written back: the
+// client gets its cookie expired.
+func (s *Store) Save(w http.ResponseWriter, r *http.Request, x *Session) error {
+	if x.err != nil {
+		return x.err
+	}
+	if x.ended {
+		s.setCookie(w, "", -1)
+		return nil
+	}
+	if len(x.values) == 0 && x.cs.IsNew() {
+		return nil // nothing to keep: no key, no cookie
+	}
+	x.sync()
+	isNew := x.cs.IsNew()
+	err := s.Core.Save(r.Context(), x.cs)
+	switch {
+	case errors.Is(err, core.ErrNotFound):
+		s.setCookie(w, "", -1)
+		return nil
+	case err != nil:
+		return err
+	}
+	if isNew || x.dirty {
+		s.setCookie(w, x.cs.Token(), 0)
+	}
+	return nil
+}
+
+func (s *Store) setCookie(w http.ResponseWriter, value string, maxAge int) {
+	c := s.Cookie
+	c.Value, c.MaxAge = value, maxAge
+	http.SetCookie(w, &c)
+}

@@ -1,0 +1,56 @@
+package reference_test
+
+import (
+	"context"
+	"net/http"
+	"testing"
+
+	"github.com/redisession/redisession/conformance"
+	"github.com/redisession/redisession/conformance/reference"
+	"github.com/redisession/redisession/core"
+)
+
+func TestConformance(t *testing.T) {
+	conformance.Run(t, harness{})
+}
+
+// harness serves the suite's app through the reference adapter.
+type harness struct{}
+
+func (harness) Open(t testing.TB, env conformance.Env, app conformance.App) conformance.Adapter {
+	store := reference.New(core.New(env.Client, env.Options))
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		x := store.Load(r)
+		res := app(view{x, store, r}, r)
+		if err := store.Save(w, r, x); err != nil {
+			http.Error(w, `{"err":"save failed"}`, http.StatusInternalServerError)
+			return
+		}
+		w.WriteHeader(res.Status)
+		_, _ = w.Write(res.Body)
+	})
+	return conformance.Adapter{
+		Handler:    h,
+		CookieName: store.Cookie.Name,
+		Cookie:     func(token string) string { return token },
+	}
+}
+
+// view is the suite's Session over a reference.Session.
+type view struct {
+	*reference.Session
+	store *reference.Store
+	r     *http.Request
+}
+
+func (v view) ctx() context.Context { return v.r.Context() }
+func (v view) Renew() error         { return v.Session.Renew(v.r) }
+func (v view) Destroy() error       { return v.Session.Destroy(v.r) }
+func (v view) Sessions() ([]core.SessionInfo, error) {
+	return v.store.Core.UserSessions(v.ctx(), v.UserID())
+}
+func (v view) Revoke(h string) error { return v.store.Core.RevokeSession(v.ctx(), v.UserID(), h) }
+func (v view) RevokeOthers() (int, error) {
+	return v.store.Core.RevokeOthers(v.ctx(), v.UserID(), v.Handle())
+}
+func (v view) RevokeUser(u string) (int, error) { return v.store.Core.RevokeUser(v.ctx(), u) }

@@ -1,0 +1,71 @@
+package core
+
+import "time"
+
+// Defaults used where an Options field is left zero.
+const (
+	DefaultPrefix        = ""
+	DefaultIdleTimeout   = 30 * time.Minute
+	DefaultLifetime      = 24 * time.Hour
+	DefaultUserKey       = "user_id"
+	DefaultMaxRecordSize = 64 << 10
+)
+
+// Options configures a Store. Every zero value means the documented default,
+// never "unlimited" or "never expire".
+type Options struct {
+	// Prefix is put before every key this package writes, so several
+	// applications can share one Redis: with Prefix "app1:" sessions live under
+	// "app1:session:<id>" and indexes under "app1:user_sessions:<uid>".
+	// Default "".
+	Prefix string
+
+	// IdleTimeout is the sliding expiry: a session not used for this long is
+	// gone. Each load moves the expiry to now+IdleTimeout, capped by the
+	// absolute deadline. Zero or negative means 30 minutes.
+	IdleTimeout time.Duration
+
+	// Lifetime is the absolute cap, counted from the session's creation,
+	// however active it is. Zero or negative means 24 hours.
+	Lifetime time.Duration
+
+	// UserKey is the session value that binds a session to a user in the
+	// adapters ("user_id" by default). Core only records it; the adapters read
+	// it from the session values.
+	UserKey string
+
+	// MaxRecordSize limits an encoded record (metadata and payload). A save
+	// over the limit fails with ErrTooLarge and leaves the stored session as it
+	// was; a stored value over the limit loads as ErrNotFound. Zero or
+	// negative means 64 KiB.
+	MaxRecordSize int
+
+	// StoreRawTokens keys sessions by the token itself instead of its SHA-256.
+	// Leave it false: with hashing a dump, a replica or MONITOR shows no token
+	// that could be replayed as a cookie. It exists for stores whose framework
+	// must find sessions by raw token.
+	StoreRawTokens bool
+
+	// Now is the clock. Nil means time.Now. Tests set it to move time along
+	// with an embedded Redis.
+	Now func() time.Time
+}
+
+func (o Options) withDefaults() Options {
+	if o.IdleTimeout <= 0 {
+		o.IdleTimeout = DefaultIdleTimeout
+	}
+	if o.Lifetime <= 0 {
+		o.Lifetime = DefaultLifetime
+	}
+	if o.UserKey == "" {
+		o.UserKey = DefaultUserKey
+	}
+	if o.MaxRecordSize <= 0 {
+		o.MaxRecordSize = DefaultMaxRecordSize
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	return o
+}

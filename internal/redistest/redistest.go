@@ -1,0 +1,229 @@
+// Package redistest gives tests a Redis to talk to: an embedded miniredis by
+// default, the real server at REDIS_ADDR, or a Cluster at REDIS_CLUSTER_ADDRS
+// (comma-separated seed addresses). It also counts round trips and commands
+// with a go-redis hook, and moves time along with the server.
+package redistest
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/alicebob/miniredis/v2"
+	"github.com/redis/go-redis/v9"
+)
+
+// Server is one test's Redis.
+type Server struct {
+	// Kind is "miniredis", "redis" or "cluster".
+	Kind string
+	// Mini is the embedded server, nil for a real one.
+	Mini *miniredis.Miniredis
+	// Prefix is a key prefix unique to this test; everything under it is
+	// deleted when the test ends.
+	Prefix string
+
+	mu    sync.Mutex
+	clock time.Time // miniredis only
+	opts  clientOptions
+}
+
+type clientOptions struct {
+	addr    string
+	cluster []string
+}
+
+// Start returns a Redis for t, chosen by the environment.
+func Start(t testing.TB) *Server {
+	t.Helper()
+	s := &Server{Prefix: "rstest:" + randomHex(6) + ":"}
+	switch {
+	case os.Getenv("REDIS_CLUSTER_ADDRS") != "":
+		s.Kind = "cluster"
+		s.opts.cluster = strings.Split(os.Getenv("REDIS_CLUSTER_ADDRS"), ",")
+	case os.Getenv("REDIS_ADDR") != "":
+		s.Kind = "redis"
+		s.opts.addr = os.Getenv("REDIS_ADDR")
+	default:
+		s.Kind = "miniredis"
+		s.Mini = miniredis.RunT(t)
+		s.clock = time.Now().Truncate(time.Millisecond)
+		s.Mini.SetTime(s.clock)
+		s.opts.addr = s.Mini.Addr()
+	}
+	if s.Mini == nil {
+		c := s.NewClient(t, nil)
+		if err := c.Ping(context.Background()).Err(); err != nil {
+			t.Fatalf("redistest: no %s at %v: %v", s.Kind, s.opts, err)
+		}
+		t.Cleanup(func() { s.cleanup(t) })
+	}
+	return s
+}
+
+// Real reports whether this is a real server, where time passes for real.
+func (s *Server) Real() bool { return s.Mini == nil }
+
+// NewClient returns a new client to the server, closed when the test ends,
+// with hook added if not nil.
+func (s *Server) NewClient(t testing.TB, hook redis.Hook) redis.UniversalClient {
+	t.Helper()
+	var c redis.UniversalClient
+	if s.opts.cluster != nil {
+		c = redis.NewClusterClient(&redis.ClusterOptions{Addrs: s.opts.cluster})
+	} else {
+		c = redis.NewClient(&redis.Options{Addr: s.opts.addr})
+	}
+	if hook != nil {
+		c.AddHook(hook)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	return c
+}
+
+// Now is the server's clock: real time on a real server, a clock that moves
+// only with Advance on miniredis.
+func (s *Server) Now() time.Time {
+	if s.Real() {
+		return time.Now()
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.clock
+}
+
+// Advance lets d pass: on miniredis by moving the clock and fast-forwarding
+// every TTL, on a real server by sleeping.
+func (s *Server) Advance(d time.Duration) {
+	if s.Real() {
+		time.Sleep(d)
+		return
+	}
+	s.mu.Lock()
+	s.clock = s.clock.Add(d)
+	s.Mini.SetTime(s.clock)
+	s.mu.Unlock()
+	s.Mini.FastForward(d)
+}
+
+// Keys returns every key under the test's prefix, on every primary.
+func (s *Server) Keys(t testing.TB, c redis.UniversalClient) []string {
+	t.Helper()
+	ctx := context.Background()
+	var mu sync.Mutex
+	var keys []string
+	scan := func(ctx context.Context, n redis.UniversalClient) error {
+		it := n.Scan(ctx, 0, s.Prefix+"*", 1000).Iterator()
+		for it.Next(ctx) {
+			mu.Lock()
+			keys = append(keys, it.Val())
+			mu.Unlock()
+		}
+		return it.Err()
+	}
+	var err error
+	if cc, ok := c.(*redis.ClusterClient); ok {
+		err = cc.ForEachMaster(ctx, func(ctx context.Context, n *redis.Client) error { return scan(ctx, n) })
+	} else {
+		err = scan(ctx, c)
+	}
+	if err != nil {
+		t.Fatalf("redistest: scan %s*: %v", s.Prefix, err)
+	}
+	return keys
+}
+
+func (s *Server) cleanup(t testing.TB) {
+	c := s.NewClient(t, nil)
+	ctx := context.Background()
+	for _, k := range s.Keys(t, c) {
+		_ = c.Del(ctx, k).Err()
+	}
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// Counter is a go-redis hook that counts round trips (a command sent alone
+// or a pipeline) and commands by name.
+type Counter struct {
+	mu         sync.Mutex
+	roundTrips int
+	commands   map[string]int
+}
+
+// NewCounter returns a zeroed Counter.
+func NewCounter() *Counter { return &Counter{commands: map[string]int{}} }
+
+// DialHook implements redis.Hook.
+func (c *Counter) DialHook(next redis.DialHook) redis.DialHook { return next }
+
+// ProcessHook implements redis.Hook.
+func (c *Counter) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		c.mu.Lock()
+		c.roundTrips++
+		c.commands[cmd.Name()]++
+		c.mu.Unlock()
+		return next(ctx, cmd)
+	}
+}
+
+// ProcessPipelineHook implements redis.Hook.
+func (c *Counter) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		c.mu.Lock()
+		c.roundTrips++
+		for _, cmd := range cmds {
+			c.commands[cmd.Name()]++
+		}
+		c.mu.Unlock()
+		return next(ctx, cmds)
+	}
+}
+
+// Reset zeroes the counts.
+func (c *Counter) Reset() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.roundTrips = 0
+	c.commands = map[string]int{}
+}
+
+// RoundTrips returns the round trips counted since the last Reset.
+func (c *Counter) RoundTrips() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.roundTrips
+}
+
+// Commands returns the commands counted since the last Reset, by lower-case
+// name.
+func (c *Counter) Commands() map[string]int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := make(map[string]int, len(c.commands))
+	for k, v := range c.commands {
+		out[k] = v
+	}
+	return out
+}
+
+// Total returns the number of commands counted since the last Reset.
+func (c *Counter) Total() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n := 0
+	for _, v := range c.commands {
+		n += v
+	}
+	return n
+}
