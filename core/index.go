@@ -86,7 +86,7 @@ func (s *Store) members(ctx context.Context, userID string) ([]member, error) {
 // handleOf returns the public handle of an index member.
 func (s *Store) handleOf(id string) string {
 	if s.opts.StoreRawTokens {
-		return Handle(id)
+		return hashToken(id)
 	}
 	return id
 }

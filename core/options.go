@@ -46,6 +46,12 @@ type Options struct {
 	// must find sessions by raw token.
 	StoreRawTokens bool
 
+	// ValidToken replaces the token shape check (43 characters of base64url)
+	// for frameworks that mint tokens of their own shape, such as scs with
+	// HashTokenInStore (64 hex digits). Tokens longer than 256 bytes are
+	// refused whatever it says. Nil means ValidToken.
+	ValidToken func(token string) bool
+
 	// Now is the clock. Nil means time.Now. Tests set it to move time along
 	// with an embedded Redis.
 	Now func() time.Time

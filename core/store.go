@@ -58,6 +58,7 @@ type Session struct {
 	UserID string
 
 	token      string
+	handle     string // hashToken(token), computed once
 	created    int64
 	lastSeen   int64
 	deadline   int64
@@ -76,7 +77,11 @@ type Session struct {
 func (x *Session) Token() string { return x.token }
 
 // Handle returns the session's public handle (see the package function Handle).
-func (x *Session) Handle() string { return Handle(x.token) }
+func (x *Session) Handle() string { return x.handle }
+
+func (x *Session) setToken(token string) {
+	x.token, x.handle = token, hashToken(token)
+}
 
 // IsNew reports whether the session has not been written to Redis yet.
 func (x *Session) IsNew() bool { return !x.stored }
@@ -118,15 +123,48 @@ func (x *Session) ShortenDeadline(t time.Time) {
 // NewSession returns a session with a fresh token, created now, that exists
 // only in memory until Save. It costs no round trip.
 func (s *Store) NewSession(dev Device) *Session {
+	x, _ := s.NewSessionWithToken(NewToken(), dev)
+	return x
+}
+
+// NewSessionWithToken is NewSession for frameworks that mint their own
+// tokens (scs). The token must pass the store's token check
+// (Options.ValidToken) or ErrInvalidToken is returned. Never pass it a token
+// that came from a client: that is session fixation.
+func (s *Store) NewSessionWithToken(token string, dev Device) (*Session, error) {
+	if !s.validToken(token) {
+		s.stats.rejected.Add(1)
+		return nil, ErrInvalidToken
+	}
 	now := s.nowMillis()
-	return &Session{
-		token:      NewToken(),
+	x := &Session{
 		created:    now,
 		lastSeen:   now,
 		deadline:   now + s.opts.Lifetime.Milliseconds(),
 		userAgent:  truncate(dev.UserAgent, maxUserAgent),
 		remoteAddr: truncate(dev.RemoteAddr, maxRemoteAddr),
 	}
+	x.setToken(token)
+	return x, nil
+}
+
+func (s *Store) validToken(token string) bool {
+	if s.opts.ValidToken != nil {
+		return len(token) > 0 && len(token) <= maxTokenLen && s.opts.ValidToken(token)
+	}
+	return ValidToken(token)
+}
+
+// maxTokenLen bounds tokens accepted by a custom Options.ValidToken.
+const maxTokenLen = 256
+
+// Handle returns the public handle of a token this store accepts, "" for one
+// it would refuse.
+func (s *Store) Handle(token string) string {
+	if !s.validToken(token) {
+		return ""
+	}
+	return hashToken(token)
 }
 
 // Load returns the session stored under token and slides its expiry to
@@ -148,12 +186,13 @@ func (s *Store) Peek(ctx context.Context, token string) (*Session, error) {
 }
 
 func (s *Store) load(ctx context.Context, token string, slide bool) (*Session, error) {
-	if !ValidToken(token) {
+	if !s.validToken(token) {
 		s.stats.rejected.Add(1)
 		return nil, ErrInvalidToken
 	}
 	s.stats.loads.Add(1)
-	key := s.sessionKey(token)
+	handle := hashToken(token)
+	key := s.sessionKeyForID(s.idOf(token, handle))
 	now := s.nowMillis()
 	var cmd *redis.StringCmd
 	exp := now + s.opts.IdleTimeout.Milliseconds()
@@ -168,23 +207,24 @@ func (s *Store) load(ctx context.Context, token string, slide bool) (*Session, e
 		return nil, ErrNotFound
 	}
 	if err != nil {
-		return nil, fmt.Errorf("redisession: load %s: %w", Handle(token), err)
+		return nil, fmt.Errorf("redisession: load %s: %w", handle, err)
 	}
 	raw := cmd.Val()
 	if len(raw) > s.opts.MaxRecordSize {
 		s.stats.malformed.Add(1)
-		return nil, fmt.Errorf("%w: %s holds %d bytes, over the %d-byte limit", ErrNotFound, Handle(token), len(raw), s.opts.MaxRecordSize)
+		return nil, fmt.Errorf("%w: %s holds %d bytes, over the %d-byte limit", ErrNotFound, handle, len(raw), s.opts.MaxRecordSize)
 	}
 	rec, err := decodeRecord([]byte(raw))
 	if err != nil {
 		// Not ours (or damaged): a miss, and left alone, since it is not ours to delete.
 		s.stats.malformed.Add(1)
-		return nil, fmt.Errorf("%w: %s: %v", ErrNotFound, Handle(token), err)
+		return nil, fmt.Errorf("%w: %s: %v", ErrNotFound, handle, err)
 	}
 	x := &Session{
 		Data:       rec.data,
 		UserID:     rec.userID,
 		token:      token,
+		handle:     handle,
 		created:    rec.created,
 		lastSeen:   rec.lastSeen,
 		deadline:   rec.deadline,
@@ -270,8 +310,8 @@ func (s *Store) SaveUntil(ctx context.Context, x *Session, expiry time.Time) err
 	if len(b) > s.opts.MaxRecordSize {
 		return fmt.Errorf("%w: %d bytes, limit %d", ErrTooLarge, len(b), s.opts.MaxRecordSize)
 	}
-	key := s.sessionKey(x.token)
-	id := s.id(x.token)
+	key := s.sessionKey(x)
+	id := x.id(s)
 	var bind, set, unbind []redis.Cmder
 	if x.UserID != "" && (!x.stored || x.UserID != x.savedUID) {
 		bind = append(bind, s.indexAdd(ctx, x.UserID, id, x.deadline, now))
@@ -326,26 +366,27 @@ func (s *Store) Delete(ctx context.Context, x *Session) error {
 // without the caller loading it first (two round trips). An unknown or
 // malformed token is a no-op.
 func (s *Store) DeleteToken(ctx context.Context, token string) error {
-	if !ValidToken(token) {
+	if !s.validToken(token) {
 		s.stats.rejected.Add(1)
 		return nil
 	}
-	key := s.sessionKey(token)
-	cmd := redis.NewStringCmd(ctx, "getdel", key)
+	handle := hashToken(token)
+	id := s.idOf(token, handle)
+	cmd := redis.NewStringCmd(ctx, "getdel", s.sessionKeyForID(id))
 	err := s.client.Process(ctx, cmd)
 	if err == redis.Nil {
 		return nil
 	}
 	if err != nil {
-		return fmt.Errorf("redisession: delete %s: %w", Handle(token), err)
+		return fmt.Errorf("redisession: delete %s: %w", handle, err)
 	}
 	s.stats.deletes.Add(1)
 	rec, err := decodeRecord([]byte(cmd.Val()))
 	if err != nil || rec.userID == "" {
 		return nil
 	}
-	if err := s.client.Process(ctx, redis.NewIntCmd(ctx, "zrem", s.indexKey(rec.userID), s.id(token))); err != nil {
-		return fmt.Errorf("redisession: unindex %s: %w", Handle(token), err)
+	if err := s.client.Process(ctx, redis.NewIntCmd(ctx, "zrem", s.indexKey(rec.userID), id)); err != nil {
+		return fmt.Errorf("redisession: unindex %s: %w", handle, err)
 	}
 	return nil
 }
@@ -364,10 +405,10 @@ func (s *Store) Renew(ctx context.Context, x *Session) error {
 	}
 	wasStored := x.stored
 	if wasStored {
-		del := redis.NewIntCmd(ctx, "del", s.sessionKey(x.token))
+		del := redis.NewIntCmd(ctx, "del", s.sessionKey(x))
 		var unbind []redis.Cmder
 		if x.savedUID != "" {
-			unbind = append(unbind, redis.NewIntCmd(ctx, "zrem", s.indexKey(x.savedUID), s.id(x.token)))
+			unbind = append(unbind, redis.NewIntCmd(ctx, "zrem", s.indexKey(x.savedUID), x.id(s)))
 		}
 		if err := s.exec(ctx, []redis.Cmder{del}, unbind); err != nil {
 			return fmt.Errorf("redisession: renew %s: %w", x.Handle(), err)
@@ -379,7 +420,7 @@ func (s *Store) Renew(ctx context.Context, x *Session) error {
 			return fmt.Errorf("%w: %s was deleted before it could be renewed", ErrNotFound, x.Handle())
 		}
 	}
-	x.token = NewToken()
+	x.setToken(NewToken())
 	s.stats.renews.Add(1)
 	if !wasStored {
 		return nil
@@ -394,7 +435,7 @@ func (s *Store) touch(ctx context.Context, x *Session, exp int64, sliding bool) 
 	if sliding || exp == x.expiresAt {
 		return nil
 	}
-	cmd := redis.NewIntCmd(ctx, "pexpireat", s.sessionKey(x.token), exp)
+	cmd := redis.NewIntCmd(ctx, "pexpireat", s.sessionKey(x), exp)
 	if err := s.client.Process(ctx, cmd); err != nil {
 		return fmt.Errorf("redisession: touch %s: %w", x.Handle(), err)
 	}
@@ -408,10 +449,10 @@ func (s *Store) touch(ctx context.Context, x *Session, exp int64, sliding bool) 
 
 // remove deletes the session key, then its index entry.
 func (s *Store) remove(ctx context.Context, x *Session) error {
-	del := []redis.Cmder{redis.NewIntCmd(ctx, "del", s.sessionKey(x.token))}
+	del := []redis.Cmder{redis.NewIntCmd(ctx, "del", s.sessionKey(x))}
 	var unbind []redis.Cmder
 	if x.savedUID != "" {
-		unbind = append(unbind, redis.NewIntCmd(ctx, "zrem", s.indexKey(x.savedUID), s.id(x.token)))
+		unbind = append(unbind, redis.NewIntCmd(ctx, "zrem", s.indexKey(x.savedUID), x.id(s)))
 	}
 	x.stored, x.gone = false, true
 	return s.exec(ctx, del, unbind)
@@ -459,19 +500,24 @@ func (s *Store) send(ctx context.Context, cmds []redis.Cmder) error {
 	return nil
 }
 
-// id is what a session is keyed by: the token's SHA-256 (its handle) unless
-// raw tokens are configured.
-func (s *Store) id(token string) string {
-	if s.opts.StoreRawTokens {
-		return token
-	}
+// hashToken is a token's public handle: unpadded base64url of its SHA-256.
+func hashToken(token string) string {
 	sum := sha256.Sum256([]byte(token))
 	return base64.RawURLEncoding.EncodeToString(sum[:])
 }
 
-func (s *Store) sessionKey(token string) string {
-	return s.opts.Prefix + "session:" + s.id(token)
+// idOf is what a session is keyed by: its handle, or the raw token when
+// Options.StoreRawTokens is set.
+func (s *Store) idOf(token, handle string) string {
+	if s.opts.StoreRawTokens {
+		return token
+	}
+	return handle
 }
+
+func (x *Session) id(s *Store) string { return s.idOf(x.token, x.handle) }
+
+func (s *Store) sessionKey(x *Session) string { return s.sessionKeyForID(x.id(s)) }
 
 func (s *Store) sessionKeyForID(id string) string {
 	return s.opts.Prefix + "session:" + id

@@ -2,7 +2,6 @@ package core
 
 import (
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/base64"
 )
 
@@ -67,8 +66,7 @@ func Handle(token string) string {
 	if !ValidToken(token) {
 		return ""
 	}
-	sum := sha256.Sum256([]byte(token))
-	return base64.RawURLEncoding.EncodeToString(sum[:])
+	return hashToken(token)
 }
 
 // ValidHandle reports whether s has the shape of a handle.
