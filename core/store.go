@@ -550,7 +550,7 @@ func truncate(s string, n int) string {
 }
 
 type counters struct {
-	loads, hits, stale, rejected, malformed    atomic.Uint64
+	loads, hits, stale, rejected, malformed  atomic.Uint64
 	creates, saves, renews, deletes, revokes atomic.Uint64
 }
 

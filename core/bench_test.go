@@ -1,0 +1,147 @@
+package core_test
+
+import (
+	"bytes"
+	"context"
+	"strconv"
+	"testing"
+
+	"github.com/redisession/redisession/core"
+)
+
+// payload is a realistic ~1 KB session: user, preferences, a small cart.
+var payload = bytes.Repeat([]byte(`{"sku":"A-1042","qty":2,"price":1999},`), 26)
+
+func benchFixture(b *testing.B) *fixture {
+	b.Helper()
+	return newFixture(b, core.Options{})
+}
+
+// report adds round trips and commands per operation to the benchmark line.
+func (f *fixture) report(b *testing.B) {
+	b.ReportMetric(float64(f.count.RoundTrips())/float64(b.N), "roundtrips/op")
+	b.ReportMetric(float64(f.count.Total())/float64(b.N), "cmds/op")
+}
+
+func (f *fixture) loggedIn(b *testing.B) *core.Session {
+	b.Helper()
+	x := f.store.NewSession(core.Device{UserAgent: "bench", RemoteAddr: "127.0.0.1:1"})
+	x.UserID, x.Data = "42", payload
+	if err := f.store.Save(context.Background(), x); err != nil {
+		b.Fatal(err)
+	}
+	return x
+}
+
+func BenchmarkSlidingRead(b *testing.B) {
+	f := benchFixture(b)
+	tok := f.loggedIn(b).Token()
+	ctx := context.Background()
+	b.ReportAllocs()
+	f.count.Reset()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := f.store.Load(ctx, tok); err != nil {
+			b.Fatal(err)
+		}
+	}
+	f.report(b)
+}
+
+func BenchmarkUnchangedSave(b *testing.B) {
+	f := benchFixture(b)
+	x, err := f.store.Load(context.Background(), f.loggedIn(b).Token())
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	b.ReportAllocs()
+	f.count.Reset()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if err := f.store.Save(ctx, x); err != nil {
+			b.Fatal(err)
+		}
+	}
+	f.report(b)
+}
+
+// BenchmarkWrite is a request that changes the session: load, change, save.
+func BenchmarkWrite(b *testing.B) {
+	f := benchFixture(b)
+	tok := f.loggedIn(b).Token()
+	ctx := context.Background()
+	b.ReportAllocs()
+	f.count.Reset()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		x, err := f.store.Load(ctx, tok)
+		if err != nil {
+			b.Fatal(err)
+		}
+		x.Data = append(x.Data[:len(payload)-8], strconv.Itoa(i%10000000)...)
+		if err := f.store.Save(ctx, x); err != nil {
+			b.Fatal(err)
+		}
+	}
+	f.report(b)
+}
+
+// BenchmarkLogin creates a session bound to a user (index included).
+func BenchmarkLogin(b *testing.B) {
+	f := benchFixture(b)
+	ctx := context.Background()
+	b.ReportAllocs()
+	f.count.Reset()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		x := f.store.NewSession(core.Device{UserAgent: "bench", RemoteAddr: "127.0.0.1:1"})
+		x.UserID, x.Data = "u"+strconv.Itoa(i%1000), payload
+		if err := f.store.Save(ctx, x); err != nil {
+			b.Fatal(err)
+		}
+	}
+	f.report(b)
+}
+
+// BenchmarkList lists a user's 10 sessions.
+func BenchmarkList(b *testing.B) {
+	f := benchFixture(b)
+	for i := 0; i < 10; i++ {
+		f.loggedIn(b)
+	}
+	ctx := context.Background()
+	b.ReportAllocs()
+	f.count.Reset()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		list, err := f.store.UserSessions(ctx, "42")
+		if err != nil || len(list) != 10 {
+			b.Fatalf("listed %d, %v", len(list), err)
+		}
+	}
+	f.report(b)
+}
+
+// BenchmarkRevokeAll ends a user's 10 sessions (their creation is not timed).
+func BenchmarkRevokeAll(b *testing.B) {
+	f := benchFixture(b)
+	ctx := context.Background()
+	b.ReportAllocs()
+	rt, cmds := 0, 0
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		for j := 0; j < 10; j++ {
+			f.loggedIn(b)
+		}
+		f.count.Reset()
+		b.StartTimer()
+		if n, err := f.store.RevokeUser(ctx, "42"); err != nil || n != 10 {
+			b.Fatalf("revoked %d, %v", n, err)
+		}
+		rt += f.count.RoundTrips()
+		cmds += f.count.Total()
+	}
+	b.ReportMetric(float64(rt)/float64(b.N), "roundtrips/op")
+	b.ReportMetric(float64(cmds)/float64(b.N), "cmds/op")
+}

@@ -1,0 +1,89 @@
+package core
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+)
+
+func TestRecordRoundTrip(t *testing.T) {
+	cases := []record{
+		{},
+		{created: 1764460800000, lastSeen: 1764460800000, deadline: 1764547200000},
+		{created: 1, lastSeen: 2, deadline: 3, userID: "42", userAgent: "Mozilla/5.0", remoteAddr: "[::1]:5000", data: []byte("payload")},
+		{created: maxMillis - 10, lastSeen: maxMillis - 5, deadline: maxMillis, userID: strings.Repeat("u", 600), data: bytes.Repeat([]byte{0, 0xff}, 3000)},
+	}
+	for _, want := range cases {
+		got, err := decodeRecord(want.encode())
+		if err != nil {
+			t.Fatalf("decode(encode(%+v)): %v", want, err)
+		}
+		if got.created != want.created || got.lastSeen != want.lastSeen || got.deadline != want.deadline ||
+			got.userID != want.userID || got.userAgent != want.userAgent || got.remoteAddr != want.remoteAddr ||
+			!bytes.Equal(got.data, want.data) {
+			t.Errorf("round trip: got %+v, want %+v", got, want)
+		}
+	}
+}
+
+func TestRecordRejects(t *testing.T) {
+	valid := (&record{created: 5, deadline: 9, userID: "u", data: []byte("d")}).encode()
+	bad := map[string][]byte{
+		"empty":             nil,
+		"json":              []byte(`{"user_id":"42"}`),
+		"wrong format byte": append([]byte{0xB2}, valid[1:]...),
+		"truncated varint":  {recordFormat1, 0x80},
+		"length past end":   {recordFormat1, 1, 0, 0, 0x7f, 'x'},
+		"time past 2500":    {recordFormat1, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f, 0, 0, 0, 0, 0},
+		"cut in the middle": valid[:4],
+	}
+	for name, b := range bad {
+		if _, err := decodeRecord(b); err == nil {
+			t.Errorf("%s: decodeRecord(%q) accepted it", name, b)
+		}
+	}
+}
+
+// FuzzDecodeRecord: arbitrary bytes under a session key never panic, and
+// whatever decodes re-encodes to the same bytes.
+func FuzzDecodeRecord(f *testing.F) {
+	f.Add((&record{created: 1764460800000, lastSeen: 1764460801000, deadline: 1764547200000,
+		userID: "42", userAgent: "curl/8", remoteAddr: "127.0.0.1:1", data: []byte(`{"cart":[1,2]}`)}).encode())
+	f.Add([]byte{recordFormat1})
+	f.Add([]byte(`{"user":"x"}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		r, err := decodeRecord(b)
+		if err != nil {
+			return
+		}
+		if r.lastSeen < r.created || r.deadline < r.created || r.deadline > maxMillis+maxMillis {
+			t.Fatalf("decoded inconsistent times %+v", r)
+		}
+		again, err := decodeRecord(r.encode())
+		if err != nil || again.userID != r.userID || !bytes.Equal(again.data, r.data) || again.deadline != r.deadline {
+			t.Fatalf("re-encode of %+v: %+v, %v", r, again, err)
+		}
+	})
+}
+
+// FuzzValidToken: the shape check never panics, and what it accepts is
+// exactly a 32-byte base64url encoding.
+func FuzzValidToken(f *testing.F) {
+	f.Add(NewToken())
+	f.Add("")
+	f.Add(strings.Repeat("A", 43))
+	f.Add(strings.Repeat("_", 43))
+	f.Fuzz(func(t *testing.T, s string) {
+		ok := ValidToken(s)
+		if ok != (Handle(s) != "") {
+			t.Fatalf("ValidToken(%q)=%v but Handle=%q", s, ok, Handle(s))
+		}
+		if !ok {
+			return
+		}
+		b, err := decodeToken(s)
+		if err != nil || len(b) != TokenBytes || encodeToken(b) != s {
+			t.Fatalf("ValidToken(%q) but it is not the canonical encoding of 32 bytes (%v)", s, err)
+		}
+	})
+}
