@@ -1,7 +1,10 @@
 // Package redistest gives tests a Redis to talk to: an embedded miniredis by
-// default, the real server at REDIS_ADDR, or a Cluster at REDIS_CLUSTER_ADDRS
-// (comma-separated seed addresses). It also counts round trips and commands
-// with a go-redis hook, and moves time along with the server.
+// default, the real server at REDIS_ADDR, a Cluster at REDIS_CLUSTER_ADDRS
+// (comma-separated seed addresses), or a Sentinel-managed primary at
+// REDIS_SENTINEL_ADDRS (comma-separated Sentinels) + REDIS_SENTINEL_MASTER.
+// Clients come from redis.NewUniversalClient, as users build them. It also
+// counts round trips and commands with a go-redis hook, and moves time along
+// with the server.
 package redistest
 
 import (
@@ -20,7 +23,7 @@ import (
 
 // Server is one test's Redis.
 type Server struct {
-	// Kind is "miniredis", "redis" or "cluster".
+	// Kind is "miniredis", "redis", "cluster" or "sentinel".
 	Kind string
 	// Mini is the embedded server, nil for a real one.
 	Mini *miniredis.Miniredis
@@ -34,8 +37,8 @@ type Server struct {
 }
 
 type clientOptions struct {
-	addr    string
-	cluster []string
+	addrs  []string
+	master string
 }
 
 // Start returns a Redis for t, chosen by the environment.
@@ -45,16 +48,23 @@ func Start(t testing.TB) *Server {
 	switch {
 	case os.Getenv("REDIS_CLUSTER_ADDRS") != "":
 		s.Kind = "cluster"
-		s.opts.cluster = strings.Split(os.Getenv("REDIS_CLUSTER_ADDRS"), ",")
+		s.opts.addrs = strings.Split(os.Getenv("REDIS_CLUSTER_ADDRS"), ",")
+	case os.Getenv("REDIS_SENTINEL_ADDRS") != "":
+		s.Kind = "sentinel"
+		s.opts.addrs = strings.Split(os.Getenv("REDIS_SENTINEL_ADDRS"), ",")
+		s.opts.master = os.Getenv("REDIS_SENTINEL_MASTER")
+		if s.opts.master == "" {
+			t.Fatal("redistest: REDIS_SENTINEL_ADDRS is set but REDIS_SENTINEL_MASTER is not")
+		}
 	case os.Getenv("REDIS_ADDR") != "":
 		s.Kind = "redis"
-		s.opts.addr = os.Getenv("REDIS_ADDR")
+		s.opts.addrs = []string{os.Getenv("REDIS_ADDR")}
 	default:
 		s.Kind = "miniredis"
 		s.Mini = miniredis.RunT(t)
 		s.clock = time.Now().Truncate(time.Millisecond)
 		s.Mini.SetTime(s.clock)
-		s.opts.addr = s.Mini.Addr()
+		s.opts.addrs = []string{s.Mini.Addr()}
 	}
 	if s.Mini == nil {
 		c := s.NewClient(t, nil)
@@ -73,12 +83,12 @@ func (s *Server) Real() bool { return s.Mini == nil }
 // with hook added if not nil.
 func (s *Server) NewClient(t testing.TB, hook redis.Hook) redis.UniversalClient {
 	t.Helper()
-	var c redis.UniversalClient
-	if s.opts.cluster != nil {
-		c = redis.NewClusterClient(&redis.ClusterOptions{Addrs: s.opts.cluster})
-	} else {
-		c = redis.NewClient(&redis.Options{Addr: s.opts.addr})
+	opts := &redis.UniversalOptions{Addrs: s.opts.addrs, MasterName: s.opts.master}
+	if s.Kind == "cluster" && len(opts.Addrs) == 1 {
+		// One seed address would make a single-node client.
+		opts.Addrs = append(opts.Addrs, opts.Addrs[0])
 	}
+	c := redis.NewUniversalClient(opts)
 	if hook != nil {
 		c.AddHook(hook)
 	}
