@@ -136,27 +136,7 @@ func (s *Store) UserSessions(ctx context.Context, userID string) ([]SessionInfo,
 			stale = append(stale, m.id)
 			continue
 		}
-		info := SessionInfo{
-			Handle:     s.handleOf(m.id),
-			UserID:     rec.userID,
-			Created:    fromMillis(rec.created),
-			LastSeen:   fromMillis(rec.lastSeen),
-			Deadline:   fromMillis(rec.deadline),
-			ExpiresAt:  fromMillis(rec.deadline),
-			UserAgent:  rec.userAgent,
-			RemoteAddr: rec.remoteAddr,
-		}
-		if ttl := ttls[i].Val(); ttl > 0 {
-			exp := now + ttl.Milliseconds()
-			info.ExpiresAt = fromMillis(exp)
-			// A read slides the expiry to read+IdleTimeout without rewriting
-			// the record, so the expiry tells when it was last read.
-			if exp < rec.deadline {
-				if seen := exp - s.opts.IdleTimeout.Milliseconds(); seen > rec.lastSeen {
-					info.LastSeen = fromMillis(seen)
-				}
-			}
-		}
+		info := s.info(s.handleOf(m.id), rec, ttls[i].Val(), now)
 		out = append(out, info)
 	}
 	if len(stale) > 0 {
@@ -166,6 +146,32 @@ func (s *Store) UserSessions(ctx context.Context, userID string) ([]SessionInfo,
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].LastSeen.After(out[j].LastSeen) })
 	return out, nil
+}
+
+// info describes a decoded record whose key has ttl left.
+func (s *Store) info(handle string, rec record, ttl time.Duration, now int64) SessionInfo {
+	info := SessionInfo{
+		Handle:     handle,
+		UserID:     rec.userID,
+		Created:    fromMillis(rec.created),
+		LastSeen:   fromMillis(rec.lastSeen),
+		Deadline:   fromMillis(rec.deadline),
+		ExpiresAt:  fromMillis(rec.deadline),
+		UserAgent:  rec.userAgent,
+		RemoteAddr: rec.remoteAddr,
+	}
+	if ttl > 0 {
+		exp := now + ttl.Milliseconds()
+		info.ExpiresAt = fromMillis(exp)
+		// A read slides the expiry to read+IdleTimeout without rewriting
+		// the record, so the expiry tells when it was last read.
+		if exp < rec.deadline {
+			if seen := exp - s.opts.IdleTimeout.Milliseconds(); seen > rec.lastSeen {
+				info.LastSeen = fromMillis(seen)
+			}
+		}
+	}
+	return info
 }
 
 // RevokeSession ends one of the user's sessions, named by its public handle.

@@ -1,0 +1,222 @@
+package core
+
+import (
+	"context"
+	"fmt"
+	"math/rand"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Stats describes what the store holds in Redis.
+type Stats struct {
+	// Sessions is the number of session keys, counted with SCAN. SCAN does
+	// not block Redis; a key created or deleted during the scan may or may
+	// not be counted, so on a busy store it is exact to within that churn.
+	Sessions int64
+	// Users is the number of user indexes (users with at least one session).
+	Users int64
+	// SessionBytes and IndexBytes estimate the memory the keys take:
+	// MEMORY USAGE of up to StatsOptions.Sample keys of each kind, averaged
+	// and scaled to the count. Zero when the server does not support it.
+	SessionBytes int64
+	IndexBytes   int64
+	// Sampled is how many keys were measured with MEMORY USAGE.
+	Sampled int
+	// Primaries is the number of nodes scanned (1 unless Cluster).
+	Primaries int
+	// Took is how long the scan took.
+	Took time.Duration
+}
+
+// StatsOptions tunes Stats. Zero values mean the defaults.
+type StatsOptions struct {
+	// Batch is the COUNT hint of each SCAN call (default 1000): the most work
+	// Redis does for one call.
+	Batch int64
+	// Sample is how many keys of each kind to measure (default 200).
+	Sample int
+	// Progress, if set, is called after each SCAN batch with the keys seen so
+	// far, from one goroutine per primary.
+	Progress func(scanned int64)
+}
+
+// Stats scans the store's keys on every primary in bounded batches (never
+// KEYS) and returns counts and a memory estimate. It costs one SCAN per
+// Batch keys of the whole keyspace on each primary, so call it from an
+// operator's tool or a metrics refresh, not per request.
+func (s *Store) Stats(ctx context.Context, o StatsOptions) (Stats, error) {
+	if o.Batch <= 0 {
+		o.Batch = 1000
+	}
+	if o.Sample <= 0 {
+		o.Sample = 200
+	}
+	start := time.Now()
+	var (
+		mu       sync.Mutex
+		st       Stats
+		scanned  int64
+		sessions = newSampler(o.Sample)
+		indexes  = newSampler(o.Sample)
+	)
+	sessionPrefix := s.opts.Prefix + "session:"
+	indexPrefix := s.opts.Prefix + "user_sessions:"
+	scan := func(ctx context.Context, node redis.UniversalClient) error {
+		var cursor uint64
+		for {
+			keys, next, err := node.Scan(ctx, cursor, globEscape(s.opts.Prefix)+"*", o.Batch).Result()
+			if err != nil {
+				return err
+			}
+			var ns, ni []string
+			for _, k := range keys {
+				switch {
+				case strings.HasPrefix(k, sessionPrefix):
+					ns = append(ns, k)
+				case strings.HasPrefix(k, indexPrefix):
+					ni = append(ni, k)
+				}
+			}
+			mu.Lock()
+			st.Sessions += int64(len(ns))
+			st.Users += int64(len(ni))
+			sessions.offer(node, ns)
+			indexes.offer(node, ni)
+			scanned += int64(len(keys))
+			seen := scanned
+			mu.Unlock()
+			if o.Progress != nil {
+				o.Progress(seen)
+			}
+			if next == 0 {
+				return nil
+			}
+			cursor = next
+		}
+	}
+	var err error
+	if cc, ok := s.client.(*redis.ClusterClient); ok {
+		err = cc.ForEachMaster(ctx, func(ctx context.Context, n *redis.Client) error {
+			mu.Lock()
+			st.Primaries++
+			mu.Unlock()
+			return scan(ctx, n)
+		})
+	} else {
+		st.Primaries = 1
+		err = scan(ctx, s.client)
+	}
+	if err != nil {
+		return Stats{}, fmt.Errorf("redisession: stats: %w", err)
+	}
+	st.SessionBytes, st.Sampled = sessions.estimate(ctx, st.Sessions)
+	ib, n := indexes.estimate(ctx, st.Users)
+	st.IndexBytes, st.Sampled = ib, st.Sampled+n
+	st.Took = time.Since(start)
+	return st, nil
+}
+
+// sampler keeps a uniform sample of keys (reservoir sampling) with the node
+// that holds each.
+type sampler struct {
+	max   int
+	seen  int
+	keys  []string
+	nodes []redis.UniversalClient
+}
+
+func newSampler(max int) *sampler { return &sampler{max: max} }
+
+func (p *sampler) offer(node redis.UniversalClient, keys []string) {
+	for _, k := range keys {
+		p.seen++
+		if len(p.keys) < p.max {
+			p.keys, p.nodes = append(p.keys, k), append(p.nodes, node)
+		} else if j := rand.Intn(p.seen); j < p.max {
+			p.keys[j], p.nodes[j] = k, node
+		}
+	}
+}
+
+// estimate measures the sample with MEMORY USAGE and scales it to count.
+func (p *sampler) estimate(ctx context.Context, count int64) (int64, int) {
+	var total, n int64
+	for i, k := range p.keys {
+		b, err := p.nodes[i].MemoryUsage(ctx, k).Result()
+		if err != nil {
+			continue // gone since the scan, or MEMORY unsupported
+		}
+		total += b
+		n++
+	}
+	if n == 0 {
+		return 0, 0
+	}
+	return total * count / n, int(n)
+}
+
+// globEscape quotes the characters SCAN MATCH treats specially.
+func globEscape(s string) string {
+	if !strings.ContainsAny(s, `*?[]\`) {
+		return s
+	}
+	var b strings.Builder
+	for _, r := range s {
+		if strings.ContainsRune(`*?[]\`, r) {
+			b.WriteByte('\\')
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// Inspect returns what the store knows of the session with handle: its
+// metadata, never its token or payload. It needs sessions keyed by handle
+// (the default); with StoreRawTokens it returns ErrNotFound.
+func (s *Store) Inspect(ctx context.Context, handle string) (SessionInfo, error) {
+	key := s.SessionKey(handle)
+	if key == "" {
+		return SessionInfo{}, fmt.Errorf("%w: %q is not a handle of this store", ErrNotFound, handle)
+	}
+	get := redis.NewStringCmd(ctx, "get", key)
+	ttl := redis.NewDurationCmd(ctx, time.Millisecond, "pttl", key)
+	if err := s.send(ctx, []redis.Cmder{get, ttl}); err != nil {
+		return SessionInfo{}, fmt.Errorf("redisession: inspect %s: %w", handle, err)
+	}
+	raw, err := get.Result()
+	if err != nil {
+		return SessionInfo{}, fmt.Errorf("%w: session %s", ErrNotFound, handle)
+	}
+	rec, err := decodeRecord([]byte(raw))
+	if err != nil {
+		return SessionInfo{}, fmt.Errorf("%w: %s: %v", ErrNotFound, handle, err)
+	}
+	info := s.info(handle, rec, ttl.Val(), s.nowMillis())
+	return info, nil
+}
+
+// RevokeHandle ends the session with handle whoever it belongs to (an
+// operator's action; users revoke through RevokeSession, which checks the
+// session is theirs). It needs sessions keyed by handle (the default).
+func (s *Store) RevokeHandle(ctx context.Context, handle string) error {
+	info, err := s.Inspect(ctx, handle)
+	if err != nil {
+		return err
+	}
+	if info.UserID != "" {
+		return s.RevokeSession(ctx, info.UserID, handle)
+	}
+	del := redis.NewIntCmd(ctx, "del", s.SessionKey(handle))
+	if err := s.send(ctx, []redis.Cmder{del}); err != nil {
+		return fmt.Errorf("redisession: revoke %s: %w", handle, err)
+	}
+	if del.Val() == 0 {
+		return fmt.Errorf("%w: session %s", ErrNotFound, handle)
+	}
+	s.stats.revokes.Add(1)
+	return nil
+}

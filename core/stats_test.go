@@ -1,0 +1,83 @@
+package core_test
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"sync"
+	"testing"
+
+	"github.com/redisession/redisession/core"
+)
+
+func TestStats(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t, core.Options{})
+	for u := 0; u < 7; u++ {
+		for d := 0; d < 3; d++ {
+			f.login(t, "user"+strconv.Itoa(u), "d"+strconv.Itoa(d))
+		}
+	}
+	anon := f.store.NewSession(core.Device{})
+	anon.Data = []byte("anonymous cart")
+	if err := f.store.Save(ctx, anon); err != nil {
+		t.Fatal(err)
+	}
+	// Keys of another application sharing the Redis are not counted.
+	f.raw.Set(ctx, "other:session:x", "1", 0)
+	defer f.raw.Del(ctx, "other:session:x")
+
+	var mu sync.Mutex
+	var last int64
+	calls := 0
+	st, err := f.store.Stats(ctx, core.StatsOptions{Batch: 5, Sample: 4, Progress: func(n int64) {
+		mu.Lock()
+		defer mu.Unlock()
+		calls++
+		if n > last {
+			last = n
+		}
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Sessions != 22 || st.Users != 7 {
+		t.Errorf("Stats: %d sessions and %d users, want 22 and 7", st.Sessions, st.Users)
+	}
+	if calls == 0 || (last != 29 && f.srv.Kind != "cluster") {
+		t.Errorf("Stats: %d progress calls ending at %d keys, want ≥ 1 ending at 29", calls, last)
+	}
+	if f.srv.Kind != "miniredis" { // miniredis' MEMORY USAGE is a guess
+		if st.Sampled != 8 || st.SessionBytes < 22*100 || st.IndexBytes < 7*50 {
+			t.Errorf("Stats: %d sampled, %d session bytes, %d index bytes: implausible", st.Sampled, st.SessionBytes, st.IndexBytes)
+		}
+	}
+}
+
+func TestInspectAndRevokeHandle(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t, core.Options{})
+	x := f.login(t, "u1", "curl/8")
+	info, err := f.store.Inspect(ctx, x.Handle())
+	if err != nil || info.UserID != "u1" || info.UserAgent != "curl/8" || info.Handle != x.Handle() {
+		t.Fatalf("Inspect = %+v, %v", info, err)
+	}
+	if _, err := f.store.Inspect(ctx, x.Token()[:10]); !errors.Is(err, core.ErrNotFound) {
+		t.Errorf("Inspect(not a handle): %v, want ErrNotFound", err)
+	}
+	if err := f.store.RevokeHandle(ctx, x.Handle()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.store.Load(ctx, x.Token()); !errors.Is(err, core.ErrNotFound) {
+		t.Errorf("session survived RevokeHandle: %v", err)
+	}
+	if n := f.raw.ZCard(ctx, f.store.IndexKey("u1")).Val(); n != 0 {
+		t.Errorf("index still has %d members after RevokeHandle", n)
+	}
+	if err := f.store.RevokeHandle(ctx, x.Handle()); !errors.Is(err, core.ErrNotFound) {
+		t.Errorf("second RevokeHandle: %v, want ErrNotFound", err)
+	}
+	if c := f.store.Counters(); c.Revokes != 1 || c.Creates != 1 || c.Stale != 1 {
+		t.Errorf("Counters = %+v, want 1 create, 1 revoke, 1 stale", c)
+	}
+}
