@@ -1,0 +1,61 @@
+package prom_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/redisession/redisession/core"
+	"github.com/redisession/redisession/internal/redistest"
+	"github.com/redisession/redisession/prom"
+)
+
+func TestCollector(t *testing.T) {
+	srv := redistest.Start(t)
+	store := core.New(srv.NewClient(t, nil), core.Options{Prefix: srv.Prefix, Now: srv.Now})
+	ctx := context.Background()
+	for i := 0; i < 3; i++ {
+		x := store.NewSession(core.Device{})
+		x.UserID = "u1"
+		if err := store.Save(ctx, x); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, _ = store.Load(ctx, "not a token")
+	_, _ = store.Load(ctx, core.NewToken())
+
+	c := prom.NewCollector(store, prom.Options{ConstLabels: prometheus.Labels{"app": "test"}})
+	reg := prometheus.NewPedanticRegistry()
+	reg.MustRegister(c)
+	if err := c.Refresh(); err != nil {
+		t.Fatal(err)
+	}
+	want := `
+# HELP redisession_creates_total Sessions created.
+# TYPE redisession_creates_total counter
+redisession_creates_total{app="test"} 3
+# HELP redisession_rejected_tokens_total Malformed tokens refused before Redis.
+# TYPE redisession_rejected_tokens_total counter
+redisession_rejected_tokens_total{app="test"} 1
+# HELP redisession_sessions Live sessions, from the last keyspace scan.
+# TYPE redisession_sessions gauge
+redisession_sessions{app="test"} 3
+# HELP redisession_stale_tokens_total Well-formed tokens with no live session (unknown, expired, revoked).
+# TYPE redisession_stale_tokens_total counter
+redisession_stale_tokens_total{app="test"} 1
+# HELP redisession_users Users with at least one session, from the last keyspace scan.
+# TYPE redisession_users gauge
+redisession_users{app="test"} 1
+`
+	err := testutil.GatherAndCompare(reg, strings.NewReader(want),
+		"redisession_creates_total", "redisession_rejected_tokens_total", "redisession_sessions",
+		"redisession_stale_tokens_total", "redisession_users")
+	if err != nil {
+		t.Error(err)
+	}
+	if n, err := testutil.GatherAndCount(reg); err != nil || n != 16 {
+		t.Errorf("gathered %d metrics, %v; want 16 (10 counters, 4 gauges, scan age, scan errors)", n, err)
+	}
+}
