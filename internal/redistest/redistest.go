@@ -237,3 +237,10 @@ func (c *Counter) Total() int {
 	}
 	return n
 }
+
+// Addrs returns the addresses clients connect to: the server, the Cluster
+// seeds, or the Sentinels.
+func (s *Server) Addrs() []string { return append([]string(nil), s.opts.addrs...) }
+
+// MasterName returns the Sentinel master name, "" unless Kind is "sentinel".
+func (s *Server) MasterName() string { return s.opts.master }

@@ -1,0 +1,303 @@
+// Command redisession answers an operator's questions about the sessions in
+// a Redis: how many are live and how much memory they take, what a user's
+// sessions are, and ends them.
+//
+//	redisession [flags] stats                how many sessions and users, and their memory
+//	redisession [flags] user <id>            a user's sessions, with devices
+//	redisession [flags] revoke-user <id>     end every session of a user
+//	redisession [flags] revoke <handle>      end one session
+//	redisession [flags] inspect <handle>     one session's metadata (never its token or data)
+//
+// Flags:
+//
+//	--redis URL        redis://[user:pass@]host:port[/db] (default redis://127.0.0.1:6379/0);
+//	                   a Cluster: redis://host1:port1?addr=host2:port2&addr=host3:port3
+//	--sentinel ADDRS   Sentinel addresses, comma-separated (with --master)
+//	--master NAME      the Sentinel master name
+//	--prefix P         the stores' key prefix (core.Options.Prefix)
+//	--json             JSON instead of tables, for scripts
+//	--timeout D        give up after D (default 5m for stats, 10s otherwise)
+//
+// Exit codes: 0 done; 1 Redis failed; 2 bad usage; 3 no such session or user.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/redisession/redisession/core"
+)
+
+// Exit codes.
+const (
+	exitOK       = 0
+	exitFailed   = 1
+	exitUsage    = 2
+	exitNotFound = 3
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func usage(w io.Writer) {
+	fmt.Fprint(w, `usage: redisession [flags] stats | user <id> | revoke-user <id> | revoke <handle> | inspect <handle>
+flags:
+  --redis URL       redis://host:port/db, or a Cluster: redis://h1:p1?addr=h2:p2 (default redis://127.0.0.1:6379/0)
+  --sentinel ADDRS  Sentinel addresses, comma-separated (with --master)
+  --master NAME     Sentinel master name
+  --prefix P        the stores' key prefix
+  --json            JSON output
+  --timeout D       give up after D
+`)
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("redisession", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	url := fs.String("redis", "redis://127.0.0.1:6379/0", "")
+	sentinel := fs.String("sentinel", "", "")
+	master := fs.String("master", "", "")
+	prefix := fs.String("prefix", "", "")
+	asJSON := fs.Bool("json", false, "")
+	timeout := fs.Duration("timeout", 0, "")
+	if err := fs.Parse(args); err != nil {
+		fmt.Fprintln(stderr, "redisession:", err)
+		usage(stderr)
+		return exitUsage
+	}
+	cmd, rest := fs.Arg(0), fs.Args()
+	if len(rest) > 0 {
+		rest = rest[1:]
+	}
+	want := map[string]int{"stats": 0, "user": 1, "revoke-user": 1, "revoke": 1, "inspect": 1}
+	n, ok := want[cmd]
+	if !ok || len(rest) != n {
+		if cmd != "" && !ok {
+			fmt.Fprintf(stderr, "redisession: unknown command %q\n", cmd)
+		}
+		usage(stderr)
+		return exitUsage
+	}
+	client, err := connect(*url, *sentinel, *master)
+	if err != nil {
+		fmt.Fprintln(stderr, "redisession:", err)
+		return exitUsage
+	}
+	defer client.Close()
+	if *timeout <= 0 {
+		*timeout = 10 * time.Second
+		if cmd == "stats" {
+			*timeout = 5 * time.Minute
+		}
+	}
+	ctx, cancel := context.WithTimeout(ctx, *timeout)
+	defer cancel()
+	store := core.New(client, core.Options{Prefix: *prefix})
+	out := output{w: stdout, json: *asJSON}
+
+	switch cmd {
+	case "stats":
+		err = stats(ctx, store, out, stderr)
+	case "user":
+		err = user(ctx, store, out, rest[0])
+	case "revoke-user":
+		var n int
+		if n, err = store.RevokeUser(ctx, rest[0]); err == nil {
+			if n == 0 {
+				err = fmt.Errorf("%w: user %q has no sessions", core.ErrNotFound, rest[0])
+			} else {
+				out.print(map[string]interface{}{"user": rest[0], "revoked": n},
+					fmt.Sprintf("revoked %d session(s) of user %q\n", n, rest[0]))
+			}
+		}
+	case "revoke":
+		if err = store.RevokeHandle(ctx, rest[0]); err == nil {
+			out.print(map[string]interface{}{"handle": rest[0], "revoked": 1}, "revoked session "+rest[0]+"\n")
+		}
+	case "inspect":
+		var info core.SessionInfo
+		if info, err = store.Inspect(ctx, rest[0]); err == nil {
+			out.sessions([]core.SessionInfo{info}, true)
+		}
+	}
+	switch {
+	case err == nil:
+		return exitOK
+	case errors.Is(err, core.ErrNotFound):
+		fmt.Fprintln(stderr, "redisession:", err)
+		return exitNotFound
+	default:
+		fmt.Fprintln(stderr, "redisession:", err)
+		return exitFailed
+	}
+}
+
+// connect builds the client the flags describe.
+func connect(url, sentinel, master string) (redis.UniversalClient, error) {
+	if sentinel != "" {
+		if master == "" {
+			return nil, errors.New("--sentinel needs --master")
+		}
+		return redis.NewUniversalClient(&redis.UniversalOptions{Addrs: strings.Split(sentinel, ","), MasterName: master}), nil
+	}
+	if strings.Contains(url, "addr=") {
+		o, err := redis.ParseClusterURL(url)
+		if err != nil {
+			return nil, fmt.Errorf("--redis: %w", err)
+		}
+		return redis.NewClusterClient(o), nil
+	}
+	o, err := redis.ParseURL(url)
+	if err != nil {
+		return nil, fmt.Errorf("--redis: %w", err)
+	}
+	return redis.NewClient(o), nil
+}
+
+func stats(ctx context.Context, store *core.Store, out output, stderr io.Writer) error {
+	var progress func(int64)
+	if isTerminal(stderr) {
+		last := time.Now()
+		progress = func(n int64) {
+			if time.Since(last) > 200*time.Millisecond {
+				last = time.Now()
+				fmt.Fprintf(stderr, "\rscanned %d keys…", n)
+			}
+		}
+		defer fmt.Fprint(stderr, "\r\033[K")
+	}
+	st, err := store.Stats(ctx, core.StatsOptions{Progress: progress})
+	if err != nil {
+		return err
+	}
+	per := int64(0)
+	if st.Sessions > 0 {
+		per = (st.SessionBytes + st.IndexBytes) / st.Sessions
+	}
+	out.print(map[string]interface{}{
+		"sessions": st.Sessions, "users": st.Users, "session_bytes": st.SessionBytes,
+		"index_bytes": st.IndexBytes, "bytes_per_session": per, "sampled": st.Sampled,
+		"primaries": st.Primaries, "took_ms": st.Took.Milliseconds(),
+	}, fmt.Sprintf("sessions\t%d\nusers\t%d\nsession memory\t%s\nindex memory\t%s\nper session\t%s (index included)\nscanned\t%d primar%s in %v (memory from %d sampled keys)\n",
+		st.Sessions, st.Users, byteSize(st.SessionBytes), byteSize(st.IndexBytes), byteSize(per),
+		st.Primaries, plural(st.Primaries, "y", "ies"), st.Took.Round(time.Millisecond), st.Sampled))
+	return nil
+}
+
+func user(ctx context.Context, store *core.Store, out output, id string) error {
+	list, err := store.UserSessions(ctx, id)
+	if err != nil {
+		return err
+	}
+	if len(list) == 0 {
+		return fmt.Errorf("%w: user %q has no sessions", core.ErrNotFound, id)
+	}
+	out.sessions(list, false)
+	return nil
+}
+
+type output struct {
+	w    io.Writer
+	json bool
+}
+
+// print writes v as JSON, or text through a tabwriter.
+func (o output) print(v interface{}, text string) {
+	if o.json {
+		enc := json.NewEncoder(o.w)
+		enc.SetIndent("", "  ")
+		_ = enc.Encode(v)
+		return
+	}
+	tw := tabwriter.NewWriter(o.w, 0, 0, 2, ' ', 0)
+	fmt.Fprint(tw, text)
+	tw.Flush()
+}
+
+type sessionJSON struct {
+	Handle     string    `json:"handle"`
+	UserID     string    `json:"user_id"`
+	UserAgent  string    `json:"user_agent"`
+	RemoteAddr string    `json:"remote_addr"`
+	Created    time.Time `json:"created"`
+	LastSeen   time.Time `json:"last_seen"`
+	ExpiresAt  time.Time `json:"expires_at"`
+	Deadline   time.Time `json:"deadline"`
+}
+
+func (o output) sessions(list []core.SessionInfo, one bool) {
+	if o.json {
+		js := make([]sessionJSON, len(list))
+		for i, s := range list {
+			js[i] = sessionJSON{s.Handle, s.UserID, s.UserAgent, s.RemoteAddr, s.Created.UTC(), s.LastSeen.UTC(), s.ExpiresAt.UTC(), s.Deadline.UTC()}
+		}
+		if one {
+			o.print(js[0], "")
+		} else {
+			o.print(js, "")
+		}
+		return
+	}
+	var b strings.Builder
+	if one {
+		s := list[0]
+		fmt.Fprintf(&b, "handle\t%s\nuser\t%s\ndevice\t%s\naddress\t%s\ncreated\t%s\nlast active\t%s\nexpires\t%s\ndeadline\t%s\n",
+			s.Handle, s.UserID, s.UserAgent, s.RemoteAddr, stamp(s.Created), stamp(s.LastSeen), stamp(s.ExpiresAt), stamp(s.Deadline))
+	} else {
+		fmt.Fprintf(&b, "HANDLE\tDEVICE\tADDRESS\tCREATED\tLAST ACTIVE\tEXPIRES\n")
+		for _, s := range list {
+			fmt.Fprintf(&b, "%s\t%s\t%s\t%s\t%s\t%s\n", s.Handle, clip(s.UserAgent, 40), s.RemoteAddr, stamp(s.Created), stamp(s.LastSeen), stamp(s.ExpiresAt))
+		}
+	}
+	o.print(nil, b.String())
+}
+
+func stamp(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05Z") }
+
+func clip(s string, n int) string {
+	if len(s) > n {
+		return s[:n-1] + "…"
+	}
+	return s
+}
+
+func byteSize(n int64) string {
+	switch {
+	case n >= 1<<30:
+		return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%d B", n)
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
