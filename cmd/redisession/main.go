@@ -133,16 +133,18 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			out.sessions([]core.SessionInfo{info}, true)
 		}
 	}
-	switch {
-	case err == nil:
+	if err == nil {
 		return exitOK
-	case errors.Is(err, core.ErrNotFound):
-		fmt.Fprintln(stderr, "redisession:", err)
-		return exitNotFound
-	default:
-		fmt.Fprintln(stderr, "redisession:", err)
-		return exitFailed
 	}
+	msg := err.Error()
+	if !strings.HasPrefix(msg, "redisession:") {
+		msg = "redisession: " + msg
+	}
+	fmt.Fprintln(stderr, msg)
+	if errors.Is(err, core.ErrNotFound) {
+		return exitNotFound
+	}
+	return exitFailed
 }
 
 // connect builds the client the flags describe.
