@@ -428,12 +428,13 @@ func (s *Store) Renew(ctx context.Context, x *Session) error {
 	return s.Save(ctx, x)
 }
 
-// touch handles a save of unchanged data. With the default expiry the load
-// already slid it: nothing to send. With an expiry chosen by the caller it
-// moves only the expiry (PEXPIREAT, which cannot create a key), not the bytes.
+// touch handles a save of unchanged data. With the default expiry after a
+// Load, the load already slid it: nothing to send. Otherwise (an expiry
+// chosen by the caller, or a Peek that did not slide) it moves only the
+// expiry (PEXPIREAT, which cannot create a key), not the bytes.
 func (s *Store) touch(ctx context.Context, x *Session, exp int64, sliding bool) error {
-	if sliding || exp == x.expiresAt {
-		return nil
+	if exp == x.expiresAt || (sliding && x.expiresAt != 0) {
+		return nil // Load already slid it (Peek did not: expiresAt is 0 then)
 	}
 	cmd := redis.NewIntCmd(ctx, "pexpireat", s.sessionKey(x), exp)
 	if err := s.client.Process(ctx, cmd); err != nil {

@@ -323,3 +323,44 @@ func TestPastDeadlineNeverLoads(t *testing.T) {
 		t.Errorf("session past its deadline was not deleted on load")
 	}
 }
+
+func TestPeekThenSaveSlides(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t, core.Options{IdleTimeout: time.Hour})
+	if f.srv.Real() {
+		t.Skip("needs the embedded server's clock")
+	}
+	x := f.login(t, "u1", "a")
+	f.srv.Advance(40 * time.Minute)
+	y, err := f.store.Peek(ctx, x.Token())
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := f.store.SessionKey(x.Handle())
+	if ttl := f.pttl(t, key); ttl != 20*time.Minute {
+		t.Fatalf("Peek moved the TTL to %v, want it left at 20m", ttl)
+	}
+	f.count.Reset()
+	if err := f.store.Save(ctx, y); err != nil {
+		t.Fatal(err)
+	}
+	if ttl := f.pttl(t, key); ttl != time.Hour {
+		t.Errorf("unchanged Save after Peek: TTL %v, want 1h (slid by the save)", ttl)
+	}
+	if cmds := f.count.Commands(); cmds["pexpireat"] != 1 || f.count.Total() != 1 {
+		t.Errorf("unchanged Save after Peek sent %v, want one PEXPIREAT", cmds)
+	}
+	f.count.Reset()
+	if err := f.store.SaveUntil(ctx, y, f.srv.Now().Add(10*time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	if ttl := f.pttl(t, key); ttl != 10*time.Minute {
+		t.Errorf("SaveUntil(+10m) of unchanged data: TTL %v, want 10m", ttl)
+	}
+	if err := f.store.SaveUntil(ctx, y, f.srv.Now().Add(-time.Second)); !errors.Is(err, core.ErrNotFound) {
+		t.Errorf("SaveUntil in the past: %v, want ErrNotFound", err)
+	}
+	if f.raw.Exists(ctx, key).Val() != 0 {
+		t.Errorf("SaveUntil in the past left the key")
+	}
+}
