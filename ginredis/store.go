@@ -1,0 +1,186 @@
+// Package ginredis is a Redis session store for gin, through
+// github.com/gin-contrib/sessions: a replacement for gin-contrib's cookie
+// and redigo stores that works over any redis.UniversalClient (single node,
+// Sentinel, Cluster), slides a session's expiry on every request that reads
+// it, never adopts a session id a client made up, and can list and revoke a
+// user's sessions. It is a thin layer over gorillaredis, whose package
+// documentation describes the semantics (MaxAge, change detection, sessions
+// revoked while a request runs).
+//
+//	store := ginredis.NewStore(rdb, []byte(os.Getenv("SESSION_KEY")))
+//	r := gin.Default()
+//	r.Use(sessions.Sessions("mysession", store))
+//	r.GET("/incr", func(c *gin.Context) {
+//		session := sessions.Default(c)
+//		count, _ := session.Get("count").(int)
+//		session.Set("count", count+1)
+//		_ = session.Save()
+//	})
+//
+// # Reads slide the expiry
+//
+// gin-contrib's session Save does nothing unless a value was written, so a
+// user who only reads pages never causes a Save. That is enough here: the
+// load that a handler's first Get (or any other use of the session) causes
+// moves the expiry to now+IdleTimeout, capped by the session's lifetime, in
+// the same command that reads it: one round trip, no Save needed. A handler
+// that never touches the session does not load it, and does not slide it.
+//
+// # Cookies
+//
+// Until Options is called the cookie is HttpOnly, Secure, SameSite=Lax,
+// Path "/", with MaxAge the core Lifetime. Options, on the store or on a
+// session, replaces these wholesale, as gin-contrib's own stores do: an
+// attribute the caller leaves empty is not sent, and the attributes come in
+// the order net/http writes them, as with every gin-contrib store.
+//
+// # Helpers
+//
+// Renew (at login), UserSessions, Revoke, RevokeOthers, RevokeAll and
+// Destroy act on a handler's sessions.Session. Admin actions by user id are
+// on Store.Gorilla.
+package ginredis
+
+import (
+	"errors"
+
+	"github.com/gin-contrib/sessions"
+	"github.com/gin-gonic/gin"
+	gsessions "github.com/gorilla/sessions"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/redisession/redisession/core"
+	"github.com/redisession/redisession/gorillaredis"
+)
+
+// Store is a gin-contrib sessions.Store kept in Redis.
+type Store interface {
+	sessions.Store
+	// Gorilla returns the gorilla store underneath, for admin actions by
+	// user id (RevokeUser, UserSessions), its counters and its codecs.
+	Gorilla() *gorillaredis.Store
+}
+
+// NewStore returns a Store over client with the default options, signing
+// cookies with keyPairs as gin-contrib's cookie store does.
+func NewStore(client redis.UniversalClient, keyPairs ...[]byte) Store {
+	return NewStoreWithOptions(client, gorillaredis.Options{}, keyPairs...)
+}
+
+// NewStoreWithOptions is NewStore with the core engine (prefix, timeouts,
+// size limit, user key) and the serializer configured by opts.
+func NewStoreWithOptions(client redis.UniversalClient, opts gorillaredis.Options, keyPairs ...[]byte) Store {
+	return &store{gorillaredis.NewStoreWithOptions(client, opts, keyPairs...)}
+}
+
+type store struct {
+	*gorillaredis.Store
+}
+
+// Options replaces the cookie options of new sessions and keeps the codecs'
+// signature window in step with MaxAge.
+func (s *store) Options(o sessions.Options) {
+	s.Store.Options = o.ToGorillaOptions()
+	s.Store.MaxAge(o.MaxAge)
+}
+
+func (s *store) Gorilla() *gorillaredis.Store { return s.Store }
+
+// ErrNotRedis reports a session that is not kept by a ginredis Store.
+var ErrNotRedis = errors.New("ginredis: session is not from a ginredis store")
+
+// Renew gives the session a new token now, keeping its values, and ends the
+// old one: call it at login, then session.Save() to send the new cookie.
+func Renew(c *gin.Context, s sessions.Session) error {
+	gs, st, err := open(s)
+	if err != nil {
+		return err
+	}
+	if err := st.Renew(c.Request, gs); err != nil {
+		return err
+	}
+	s.Options(ginOptions(gs.Options)) // mark the session written, so Save sends the cookie
+	return nil
+}
+
+// Destroy ends the session (logout): the following session.Save() deletes
+// it in Redis and expires the cookie, with the session's own path and
+// domain.
+func Destroy(c *gin.Context, s sessions.Session) error {
+	gs, _, err := open(s)
+	if err != nil {
+		return err
+	}
+	o := ginOptions(gs.Options)
+	o.MaxAge = -1
+	s.Options(o)
+	return nil
+}
+
+// UserSessions lists the sessions of the session's user, most recently
+// active first.
+func UserSessions(c *gin.Context, s sessions.Session) ([]core.SessionInfo, error) {
+	gs, st, err := open(s)
+	if err != nil {
+		return nil, err
+	}
+	return st.UserSessions(c.Request.Context(), st.UserID(gs))
+}
+
+// Revoke ends one of the session's user's sessions, named by its handle.
+func Revoke(c *gin.Context, s sessions.Session, handle string) error {
+	gs, st, err := open(s)
+	if err != nil {
+		return err
+	}
+	return st.RevokeSession(c.Request.Context(), st.UserID(gs), handle)
+}
+
+// RevokeOthers ends every session of the session's user but this one.
+func RevokeOthers(c *gin.Context, s sessions.Session) (int, error) {
+	gs, st, err := open(s)
+	if err != nil {
+		return 0, err
+	}
+	return st.RevokeOthers(c.Request, gs)
+}
+
+// RevokeAll ends every session of the session's user, this one included.
+func RevokeAll(c *gin.Context, s sessions.Session) (int, error) {
+	gs, st, err := open(s)
+	if err != nil {
+		return 0, err
+	}
+	return st.RevokeUser(c.Request.Context(), st.UserID(gs))
+}
+
+// open returns the gorilla session behind a gin-contrib session, loading it
+// if the handler has not yet, and its store.
+func open(s sessions.Session) (*gsessions.Session, *gorillaredis.Store, error) {
+	g, ok := s.(interface{ Session() *gsessions.Session })
+	if !ok {
+		return nil, nil, ErrNotRedis
+	}
+	gs := g.Session()
+	if gs == nil {
+		return nil, nil, ErrNotRedis
+	}
+	st, ok := gs.Store().(*gorillaredis.Store)
+	if !ok {
+		if w, ok := gs.Store().(interface{ Gorilla() *gorillaredis.Store }); ok {
+			return gs, w.Gorilla(), nil
+		}
+		return nil, nil, ErrNotRedis
+	}
+	return gs, st, nil
+}
+
+func ginOptions(o *gsessions.Options) sessions.Options {
+	if o == nil {
+		return sessions.Options{}
+	}
+	return sessions.Options{
+		Path: o.Path, Domain: o.Domain, MaxAge: o.MaxAge,
+		Secure: o.Secure, HttpOnly: o.HttpOnly, SameSite: o.SameSite,
+	}
+}

@@ -1,0 +1,78 @@
+package gorillaredis_test
+
+import (
+	"net/http"
+	"testing"
+
+	"github.com/gorilla/sessions"
+
+	"github.com/redisession/redisession/conformance"
+	"github.com/redisession/redisession/core"
+	"github.com/redisession/redisession/gorillaredis"
+)
+
+func TestConformance(t *testing.T) {
+	conformance.Run(t, harness{})
+}
+
+// harness serves the suite's app the gorilla way: store.Get, the handler,
+// session.Save, then the response.
+type harness struct{}
+
+const cookieName = "session"
+
+var testKeys = [][]byte{[]byte("0123456789abcdef0123456789abcdef"), []byte("fedcba9876543210")}
+
+func (harness) Open(t testing.TB, env conformance.Env, app conformance.App) conformance.Adapter {
+	store := gorillaredis.NewStoreWithOptions(env.Client, gorillaredis.Options{Core: env.Options}, testKeys...)
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		session, err := store.Get(r, cookieName)
+		if err != nil {
+			http.Error(w, `{"err":"load failed"}`, http.StatusInternalServerError)
+			return
+		}
+		res := app(view{session, store, r}, r)
+		if err := session.Save(r, w); err != nil {
+			http.Error(w, `{"err":"save failed"}`, http.StatusInternalServerError)
+			return
+		}
+		w.WriteHeader(res.Status)
+		_, _ = w.Write(res.Body)
+	})
+	return conformance.Adapter{
+		Handler:    h,
+		CookieName: cookieName,
+		Cookie: func(token string) string {
+			v, err := store.CookieValue(cookieName, token)
+			if err != nil {
+				t.Fatalf("sign %q: %v", token, err)
+			}
+			return v
+		},
+	}
+}
+
+// view is the suite's Session over a gorilla session.
+type view struct {
+	s     *sessions.Session
+	store *gorillaredis.Store
+	r     *http.Request
+}
+
+func (v view) Get(k string) (string, bool) {
+	x, ok := v.s.Values[k].(string)
+	return x, ok
+}
+func (v view) Set(k, val string) { v.s.Values[k] = val }
+func (v view) Delete(k string)   { delete(v.s.Values, k) }
+func (v view) Renew() error      { return v.store.Renew(v.r, v.s) }
+func (v view) Destroy() error    { v.s.Options.MaxAge = -1; return nil }
+func (v view) Handle() string    { return v.s.ID }
+func (v view) Sessions() ([]core.SessionInfo, error) {
+	return v.store.UserSessions(v.r.Context(), v.store.UserID(v.s))
+}
+func (v view) Revoke(h string) error {
+	return v.store.RevokeSession(v.r.Context(), v.store.UserID(v.s), h)
+}
+func (v view) RevokeOthers() (int, error)       { return v.store.RevokeOthers(v.r, v.s) }
+func (v view) RevokeUser(u string) (int, error) { return v.store.RevokeUser(v.r.Context(), u) }

@@ -1,0 +1,446 @@
+// Package gorillaredis is a Redis session store for gorilla/sessions: a
+// drop-in replacement for sessions.NewCookieStore when sessions outgrow a
+// cookie or must be revocable. The cookie carries only a random token,
+// signed (and optionally encrypted) with securecookie key pairs; the values
+// live in Redis through the redisession core, with a sliding idle timeout and
+// an absolute lifetime, a per-user index of sessions (list, revoke one, all,
+// or all but the current one) and token renewal at login. It works over any
+// redis.UniversalClient: a single node, Sentinel or Cluster.
+//
+//	store := gorillaredis.NewStore(rdb, []byte(os.Getenv("SESSION_KEY")))
+//	http.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+//		session, _ := store.Get(r, "session")
+//		session.Values["visits"] = visits(session) + 1
+//		if err := session.Save(r, w); err != nil { ... }
+//	})
+//
+// # Semantics
+//
+// Get and New never return a nil session. A cookie that fails its signature
+// or is not a well-formed token is ignored without touching Redis; a token
+// that names no live session (unknown, expired, revoked) is never adopted:
+// the session is new, and its first Save mints a fresh token. Only a Redis
+// failure is returned as an error (with a usable, new session); Save then
+// returns the same error and writes nothing, so an outage cannot replace a
+// user's session with an empty one.
+//
+// Loading a session slides its expiry to now+IdleTimeout, capped by its
+// absolute deadline (created+Lifetime), in the same command that reads it:
+// a request that only reads costs one round trip and needs no Save. A Save
+// whose values did not change writes nothing to Redis. Values are compared
+// by their decoded form, not by bytes, because gob does not encode a map's
+// entries in a stable order.
+//
+// Save always sends the cookie, as gorilla's stores do, so its Expires and
+// its signed timestamp move with each Save. A new session with no values is
+// not written and gets no cookie. Options.MaxAge means:
+//
+//   - MaxAge > 0: the cookie, and its signature (the codecs' MaxAge), last
+//     MaxAge seconds from the Save that sent them. The default is the core
+//     Lifetime, so a cookie sent at creation lasts as long as the session
+//     can. The server keeps the session for IdleTimeout after its last use,
+//     or for MaxAge after a Save when MaxAge is shorter than IdleTimeout. If
+//     you set MaxAge below Lifetime, call Save on read-only requests too
+//     (it costs no round trip) or the browser drops the cookie MaxAge after
+//     the last Save however active the user is.
+//   - MaxAge == 0: a browser-session cookie (no Max-Age); the server keeps
+//     the session for IdleTimeout after its last use, up to its Lifetime.
+//   - MaxAge < 0: Save deletes the session and its index entry in Redis and
+//     expires the cookie (logout).
+//
+// The server is authoritative: whatever the browser keeps, a cookie is
+// worthless once its session is idle past IdleTimeout, past its Lifetime,
+// or revoked.
+//
+// A Save that finds its session deleted meanwhile (logout in another tab,
+// revoked from another device, renewed by a concurrent request) does not
+// write it back: it writes nothing, expires the cookie and returns nil, as
+// if the session had been logged out before the request began.
+//
+// A session belongs to a user once Values["user_id"] (core.Options.UserKey)
+// is set to a non-empty value (a string; other types are formatted with
+// fmt.Sprint). Session.ID holds the session's public handle, which is safe to
+// log and show; the token itself only ever travels in the cookie, and Redis
+// keys hold its SHA-256.
+package gorillaredis
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"reflect"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/gorilla/securecookie"
+	"github.com/gorilla/sessions"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/redisession/redisession/core"
+)
+
+// Options configures a Store beyond what NewStore takes. Zero values mean
+// the documented defaults.
+type Options struct {
+	// Core configures the engine: key prefix, IdleTimeout, Lifetime, the
+	// user key, the size limit. See core.Options for its defaults.
+	Core core.Options
+	// Serializer encodes session values. Nil means GobSerializer.
+	Serializer Serializer
+}
+
+// Store is a gorilla/sessions Store that keeps sessions in Redis. Options
+// and Codecs may be changed before the store serves requests, as with
+// gorilla's own stores; the Store is safe for concurrent use after that.
+type Store struct {
+	// Options is the default cookie configuration of new sessions:
+	// Path "/", MaxAge the core Lifetime in seconds, HttpOnly, Secure and
+	// SameSite=Lax. Each session gets a copy it may change.
+	Options *sessions.Options
+	// Codecs sign (and encrypt, with an encryption key) the token in the
+	// cookie; decoding tries each in turn, so a key pair can be rotated by
+	// putting the new pair first. With no key pairs the cookie carries the
+	// bare token.
+	Codecs []securecookie.Codec
+
+	core       *core.Store
+	serializer Serializer
+}
+
+// NewStore returns a Store over client with the default options, signing
+// cookies with keyPairs as sessions.NewCookieStore does: a hash key, then
+// optionally an encryption key (16, 24 or 32 bytes), for each pair.
+func NewStore(client redis.UniversalClient, keyPairs ...[]byte) *Store {
+	return NewStoreWithOptions(client, Options{}, keyPairs...)
+}
+
+// NewStoreWithOptions is NewStore with the core engine and the serializer
+// configured by opts.
+func NewStoreWithOptions(client redis.UniversalClient, opts Options, keyPairs ...[]byte) *Store {
+	s := &Store{
+		Codecs:     securecookie.CodecsFromPairs(keyPairs...),
+		core:       core.New(client, opts.Core),
+		serializer: opts.Serializer,
+	}
+	if s.serializer == nil {
+		s.serializer = GobSerializer{}
+	}
+	s.Options = &sessions.Options{
+		Path:     "/",
+		MaxAge:   s.lifetimeSeconds(),
+		HttpOnly: true,
+		Secure:   true,
+		SameSite: http.SameSiteLaxMode,
+	}
+	s.MaxAge(s.Options.MaxAge)
+	return s
+}
+
+// Core returns the engine, for its counters and options.
+func (s *Store) Core() *core.Store { return s.core }
+
+// Get returns the named session of the request, loading it once per request
+// through gorilla's request registry.
+func (s *Store) Get(r *http.Request, name string) (*sessions.Session, error) {
+	return sessions.GetRegistry(r).Get(s, name)
+}
+
+// New loads the named session of the request, bypassing the registry. It
+// never returns a nil session: if the cookie names no live session, the
+// session is new. The error is non-nil only when Redis failed.
+func (s *Store) New(r *http.Request, name string) (*sessions.Session, error) {
+	session := sessions.NewSession(s, name)
+	opts := *s.Options
+	session.Options = &opts
+	session.IsNew = true
+	st := &state{}
+	track(r, session, st)
+	var err error
+	if token, ok := s.token(r, name); ok {
+		cs, lerr := s.core.Load(r.Context(), token)
+		switch {
+		case lerr == nil:
+			if s.serializer.Deserialize(cs.Data, session.Values) == nil {
+				st.cs = cs
+				session.IsNew = false
+				session.ID = cs.Handle()
+				return session, nil
+			}
+			// A live key whose payload this serializer cannot read: a miss.
+			session.Values = make(map[interface{}]interface{})
+		case errors.Is(lerr, core.ErrNotFound), errors.Is(lerr, core.ErrInvalidToken):
+		default:
+			st.err, err = lerr, lerr
+		}
+	}
+	st.cs = s.core.NewSession(device(r))
+	session.ID = st.cs.Handle()
+	return session, err
+}
+
+// Save writes the session if its values changed and sends its cookie; with
+// Options.MaxAge < 0 it deletes the session and expires the cookie. See the
+// package documentation for what each case costs.
+func (s *Store) Save(r *http.Request, w http.ResponseWriter, session *sessions.Session) error {
+	st := s.stateOf(r, session)
+	if st.err != nil {
+		return st.err
+	}
+	opts := session.Options
+	if opts == nil {
+		opts = s.Options
+	}
+	ctx := r.Context()
+	if opts.MaxAge < 0 {
+		if err := s.core.Delete(ctx, st.cs); err != nil {
+			return err
+		}
+		http.SetCookie(w, sessions.NewCookie(session.Name(), "", opts))
+		return nil
+	}
+	if st.cs.IsNew() && len(session.Values) == 0 {
+		return nil // nothing to keep: no key, no cookie
+	}
+	if err := s.sync(st, session); err != nil {
+		return err
+	}
+	var err error
+	if idle := s.core.Options().IdleTimeout; opts.MaxAge > 0 && time.Duration(opts.MaxAge)*time.Second < idle {
+		err = s.core.SaveUntil(ctx, st.cs, s.core.Options().Now().Add(time.Duration(opts.MaxAge)*time.Second))
+	} else {
+		err = s.core.Save(ctx, st.cs)
+	}
+	switch {
+	case errors.Is(err, core.ErrNotFound):
+		// Ended elsewhere while this request ran: stay ended.
+		expired := *opts
+		expired.MaxAge = -1
+		http.SetCookie(w, sessions.NewCookie(session.Name(), "", &expired))
+		return nil
+	case err != nil:
+		return err
+	}
+	session.IsNew = false
+	session.ID = st.cs.Handle()
+	value, err := s.encodeCookie(session.Name(), st.cs.Token())
+	if err != nil {
+		return err
+	}
+	http.SetCookie(w, sessions.NewCookie(session.Name(), value, opts))
+	return nil
+}
+
+// MaxAge sets the default cookie MaxAge of new sessions and the window in
+// which the codecs accept a signed cookie: age seconds when age > 0, the
+// core Lifetime otherwise (a browser-session cookie is still worthless once
+// its session's lifetime is over).
+func (s *Store) MaxAge(age int) {
+	s.Options.MaxAge = age
+	window := age
+	if window <= 0 {
+		window = s.lifetimeSeconds()
+	}
+	for _, c := range s.Codecs {
+		if sc, ok := c.(*securecookie.SecureCookie); ok {
+			sc.MaxAge(window)
+		}
+	}
+}
+
+// CookieValue returns the cookie value that presents token to the store
+// under the cookie name: signed with the first codec, or the bare token when
+// the store has no codecs. Tests and tools use it; handlers never need it.
+func (s *Store) CookieValue(name, token string) (string, error) {
+	return s.encodeCookie(name, token)
+}
+
+// Extras outside gorilla's interface.
+
+// Renew gives the session a new token now, keeping its values, and kills the
+// old one, index included: call it at login and on any privilege change,
+// then Save as usual to send the new cookie. A stored session costs two
+// round trips; a new one none. If the session was ended meanwhile, Renew
+// returns an error matching core.ErrNotFound and the session stays ended.
+func (s *Store) Renew(r *http.Request, session *sessions.Session) error {
+	st := s.stateOf(r, session)
+	if st.err != nil {
+		return st.err
+	}
+	if err := s.sync(st, session); err != nil {
+		return err
+	}
+	if err := s.core.Renew(r.Context(), st.cs); err != nil {
+		return err
+	}
+	session.ID = st.cs.Handle()
+	return nil
+}
+
+// UserID returns the user the session's values bind it to, "" if none.
+func (s *Store) UserID(session *sessions.Session) string {
+	return userID(session.Values[s.core.Options().UserKey])
+}
+
+// UserSessions lists the user's live sessions with their device facts, most
+// recently active first, in two round trips.
+func (s *Store) UserSessions(ctx context.Context, userID string) ([]core.SessionInfo, error) {
+	if userID == "" {
+		return nil, core.ErrNoUser
+	}
+	return s.core.UserSessions(ctx, userID)
+}
+
+// RevokeSession ends one of the user's sessions, named by its handle (the
+// Handle of a core.SessionInfo, or a Session.ID). A handle that is not one of
+// the user's sessions returns an error matching core.ErrNotFound.
+func (s *Store) RevokeSession(ctx context.Context, userID, handle string) error {
+	if userID == "" {
+		return core.ErrNoUser
+	}
+	return s.core.RevokeSession(ctx, userID, handle)
+}
+
+// RevokeOthers ends every session of the session's user except this one ("log
+// out everywhere else") and returns how many it ended.
+func (s *Store) RevokeOthers(r *http.Request, session *sessions.Session) (int, error) {
+	uid := s.UserID(session)
+	if uid == "" {
+		return 0, core.ErrNoUser
+	}
+	return s.core.RevokeOthers(r.Context(), uid, session.ID)
+}
+
+// RevokeUser ends every session of the user, the current one included if it
+// is theirs, and returns how many it ended.
+func (s *Store) RevokeUser(ctx context.Context, userID string) (int, error) {
+	if userID == "" {
+		return 0, core.ErrNoUser
+	}
+	return s.core.RevokeUser(ctx, userID)
+}
+
+// Internals.
+
+// state is what the store keeps about one session between New and Save.
+type state struct {
+	cs  *core.Session
+	err error // Redis failed while loading: Save refuses to write
+}
+
+// states holds the states of one request's sessions. It lives in the
+// request's context, put there in place the way gorilla's registry is, so
+// it goes away with the request.
+type states struct {
+	mu sync.Mutex
+	m  map[*sessions.Session]*state
+}
+
+type statesKey struct{}
+
+func track(r *http.Request, session *sessions.Session, st *state) {
+	ss, ok := r.Context().Value(statesKey{}).(*states)
+	if !ok {
+		ss = &states{m: make(map[*sessions.Session]*state, 1)}
+		*r = *r.WithContext(context.WithValue(r.Context(), statesKey{}, ss))
+	}
+	ss.mu.Lock()
+	ss.m[session] = st
+	ss.mu.Unlock()
+}
+
+// stateOf returns the state New recorded for session in r. A session New
+// never saw in this request (built by hand, or saved with another request)
+// is treated as new: it gets a fresh token when saved.
+func (s *Store) stateOf(r *http.Request, session *sessions.Session) *state {
+	if ss, ok := r.Context().Value(statesKey{}).(*states); ok {
+		ss.mu.Lock()
+		st := ss.m[session]
+		ss.mu.Unlock()
+		if st != nil {
+			return st
+		}
+	}
+	st := &state{cs: s.core.NewSession(device(r))}
+	track(r, session, st)
+	return st
+}
+
+// sync copies the session's values into its core session. When they equal
+// what is stored, the stored bytes are kept so core sees no change: gob
+// encodes maps in random order, so equal values can encode differently.
+func (s *Store) sync(st *state, session *sessions.Session) error {
+	values := session.Values
+	if values == nil {
+		values = map[interface{}]interface{}{}
+	}
+	b, err := s.serializer.Serialize(values)
+	if err != nil {
+		return err
+	}
+	st.cs.UserID = s.UserID(session)
+	if !st.cs.IsNew() && string(b) != string(st.cs.Data) && st.cs.Data != nil {
+		old := make(map[interface{}]interface{}, len(values))
+		if s.serializer.Deserialize(st.cs.Data, old) == nil && reflect.DeepEqual(old, values) {
+			return nil // unchanged: keep Data as stored
+		}
+	}
+	st.cs.Data = b
+	return nil
+}
+
+// token returns the token the request's cookie carries, if its signature
+// holds. Nothing here touches Redis.
+func (s *Store) token(r *http.Request, name string) (string, bool) {
+	c, err := r.Cookie(name)
+	if err != nil || c.Value == "" {
+		return "", false
+	}
+	if len(s.Codecs) == 0 {
+		return c.Value, true
+	}
+	var token string
+	if err := securecookie.DecodeMulti(name, c.Value, &token, s.Codecs...); err != nil {
+		return "", false
+	}
+	return token, true
+}
+
+func (s *Store) encodeCookie(name, token string) (string, error) {
+	if len(s.Codecs) == 0 {
+		return token, nil
+	}
+	v, err := securecookie.EncodeMulti(name, token, s.Codecs...)
+	if err != nil {
+		return "", fmt.Errorf("gorillaredis: sign cookie %q: %w", name, err)
+	}
+	return v, nil
+}
+
+// lifetimeSeconds is the core Lifetime in whole seconds, rounded up.
+func (s *Store) lifetimeSeconds() int {
+	return int((s.core.Options().Lifetime + time.Second - 1) / time.Second)
+}
+
+func device(r *http.Request) core.Device {
+	return core.Device{UserAgent: r.UserAgent(), RemoteAddr: r.RemoteAddr}
+}
+
+// userID formats the value under the user key.
+func userID(v interface{}) string {
+	switch x := v.(type) {
+	case nil:
+		return ""
+	case string:
+		return x
+	case []byte:
+		return string(x)
+	case float64: // JSONSerializer's numbers
+		return strconv.FormatFloat(x, 'f', -1, 64)
+	case fmt.Stringer:
+		return x.String()
+	default:
+		return fmt.Sprint(x)
+	}
+}
