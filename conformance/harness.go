@@ -15,7 +15,10 @@ type Harness interface {
 	// Open builds the adapter's store over env.Client, configured with
 	// env.Options (prefix, timeouts, clock, size limit, user key), and returns
 	// an Adapter whose Handler serves app: for every request it loads the
-	// session the framework's way, calls app with a Session view of it, saves
+	// session the framework's way (before calling app: a framework that
+	// loads lazily, like gin, must be made to load first, or the
+	// NoResurrection properties hold a request that has not loaded its
+	// session yet), calls app with a Session view of it, saves
 	// the session the framework's way (with the framework's default cookie
 	// options), and only then writes app's Response.
 	Open(t testing.TB, env Env, app App) Adapter

@@ -298,17 +298,9 @@ func (s *Store) SaveUntil(ctx context.Context, x *Session, expiry time.Time) err
 	if x.stored && !x.Modified() {
 		return s.touch(ctx, x, exp, expiry.IsZero())
 	}
-	if len(x.UserID) > MaxUserIDLen {
-		return fmt.Errorf("redisession: user id of %d bytes is over the %d-byte limit", len(x.UserID), MaxUserIDLen)
-	}
-	rec := record{
-		created: x.created, lastSeen: now, deadline: x.deadline,
-		userID: x.UserID, userAgent: x.userAgent, remoteAddr: x.remoteAddr,
-		data: x.Data,
-	}
-	b := rec.encode()
-	if len(b) > s.opts.MaxRecordSize {
-		return fmt.Errorf("%w: %d bytes, limit %d", ErrTooLarge, len(b), s.opts.MaxRecordSize)
+	b, err := s.encode(x, now)
+	if err != nil {
+		return err
 	}
 	key := s.sessionKey(x)
 	id := x.id(s)
@@ -347,6 +339,23 @@ func (s *Store) SaveUntil(ctx context.Context, x *Session, expiry time.Time) err
 	x.savedData = string(x.Data)
 	x.savedUID = x.UserID
 	return nil
+}
+
+// encode returns the record x would be written as, or why it cannot be.
+func (s *Store) encode(x *Session, now int64) ([]byte, error) {
+	if len(x.UserID) > MaxUserIDLen {
+		return nil, fmt.Errorf("redisession: user id of %d bytes is over the %d-byte limit", len(x.UserID), MaxUserIDLen)
+	}
+	rec := record{
+		created: x.created, lastSeen: now, deadline: x.deadline,
+		userID: x.UserID, userAgent: x.userAgent, remoteAddr: x.remoteAddr,
+		data: x.Data,
+	}
+	b := rec.encode()
+	if len(b) > s.opts.MaxRecordSize {
+		return nil, fmt.Errorf("%w: %d bytes, limit %d", ErrTooLarge, len(b), s.opts.MaxRecordSize)
+	}
+	return b, nil
 }
 
 // Delete removes the session and its index entry in one round trip (logout).
@@ -405,6 +414,11 @@ func (s *Store) Renew(ctx context.Context, x *Session) error {
 	}
 	wasStored := x.stored
 	if wasStored {
+		// Refuse what the new session could not be written as before the
+		// old one is deleted: a failed renew must not lose the session.
+		if _, err := s.encode(x, s.nowMillis()); err != nil {
+			return err
+		}
 		del := redis.NewIntCmd(ctx, "del", s.sessionKey(x))
 		var unbind []redis.Cmder
 		if x.savedUID != "" {

@@ -364,3 +364,16 @@ func TestPeekThenSaveSlides(t *testing.T) {
 		t.Errorf("SaveUntil in the past left the key")
 	}
 }
+
+func TestRenewTooLargeKeepsSession(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t, core.Options{MaxRecordSize: 1024})
+	x := f.login(t, "u1", "a")
+	x.Data = make([]byte, 2048)
+	if err := f.store.Renew(ctx, x); !errors.Is(err, core.ErrTooLarge) {
+		t.Fatalf("Renew of an oversized session: %v, want ErrTooLarge", err)
+	}
+	if y, err := f.store.Load(ctx, x.Token()); err != nil || string(y.Data) != "payload of a" {
+		t.Errorf("the session was lost by a refused renew: %v", err)
+	}
+}
