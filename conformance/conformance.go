@@ -46,18 +46,36 @@ import (
 //	RoundTrips/Login             a login from a new client costs one round trip (two on Cluster)
 //	Concurrency/OneSession       concurrent reads and writes of one session fail none (use -race)
 //	Concurrency/OneUser          concurrent logins of one user lose no index entry
+//	Concurrency/Writers          two requests of one session change different values at once: in the
+//	                             hash layout both changes survive; in the string layout the last
+//	                             writer wins, as documented
+//
+// A harness whose adapter supports more than the string layout says so by
+// implementing Layouts; Run then runs every property once per layout, named
+// "<layout>/<property>".
 //
 // Run uses the Redis that internal/redistest chooses: an embedded miniredis,
 // the server at REDIS_ADDR, or the Cluster at REDIS_CLUSTER_ADDRS. On
 // miniredis time moves with its clock (IdleTimeout 30m, Lifetime 2h); on a
 // real server it passes for real, with IdleTimeout 2s and Lifetime 5s.
 func Run(t *testing.T, h Harness) {
-	for _, c := range properties {
-		c := c
-		t.Run(c.name, func(t *testing.T) {
-			t.Parallel()
-			c.run(t, open(t, h, c.options))
-		})
+	layouts := []core.Layout{core.LayoutString}
+	if lh, ok := h.(interface{ Layouts() []core.Layout }); ok {
+		layouts = lh.Layouts()
+	}
+	for _, layout := range layouts {
+		layout := layout
+		for _, c := range properties {
+			c := c
+			name := c.name
+			if len(layouts) > 1 {
+				name = layout.String() + "/" + name
+			}
+			t.Run(name, func(t *testing.T) {
+				t.Parallel()
+				c.run(t, open(t, h, layout, c.options))
+			})
+		}
 	}
 }
 
@@ -79,7 +97,7 @@ type prop struct {
 	gates gates
 }
 
-func open(t *testing.T, h Harness, tweak func(*core.Options)) *prop {
+func open(t *testing.T, h Harness, layout core.Layout, tweak func(*core.Options)) *prop {
 	t.Helper()
 	srv := redistest.Start(t)
 	p := &prop{srv: srv, count: redistest.NewCounter()}
@@ -88,6 +106,7 @@ func open(t *testing.T, h Harness, tweak func(*core.Options)) *prop {
 		IdleTimeout: 30 * time.Minute,
 		Lifetime:    2 * time.Hour,
 		UserKey:     "user_id",
+		Layout:      layout,
 		Now:         srv.Now,
 	}
 	if srv.Real() {

@@ -24,6 +24,14 @@ type Harness interface {
 	Open(t testing.TB, env Env, app App) Adapter
 }
 
+// A harness may also implement
+//
+//	Layouts() []core.Layout
+//
+// to name the storage layouts its adapter supports (the string layout only,
+// if it does not); the suite then runs every property under each, passing
+// the layout in Env.Options.Layout.
+
 // Env is what the suite gives a harness for one property.
 type Env struct {
 	// Client is the Redis to build the store on. The suite counts its

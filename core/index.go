@@ -113,7 +113,7 @@ func (s *Store) UserSessions(ctx context.Context, userID string) ([]SessionInfo,
 	cmds := make([]redis.Cmder, 0, 2*len(ms))
 	for i, m := range ms {
 		key := s.sessionKeyForID(m.id)
-		gets[i] = redis.NewStringCmd(ctx, "get", key)
+		gets[i] = s.metaCmd(ctx, key)
 		ttls[i] = redis.NewDurationCmd(ctx, time.Millisecond, "pttl", key)
 		cmds = append(cmds, gets[i], ttls[i])
 	}

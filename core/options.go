@@ -52,6 +52,12 @@ type Options struct {
 	// refused whatever it says. Nil means ValidToken.
 	ValidToken func(token string) bool
 
+	// Layout selects how sessions are kept: LayoutString (the default), one
+	// string per session, or LayoutHash, one hash field per session value
+	// with saves that write only what changed. Sessions written in one
+	// layout are misses in the other: changing it logs everyone out.
+	Layout Layout
+
 	// Now is the clock. Nil means time.Now. Tests set it to move time along
 	// with an embedded Redis.
 	Now func() time.Time

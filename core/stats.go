@@ -182,7 +182,7 @@ func (s *Store) Inspect(ctx context.Context, handle string) (SessionInfo, error)
 	if key == "" {
 		return SessionInfo{}, fmt.Errorf("%w: %q is not a handle of this store", ErrNotFound, handle)
 	}
-	get := redis.NewStringCmd(ctx, "get", key)
+	get := s.metaCmd(ctx, key)
 	ttl := redis.NewDurationCmd(ctx, time.Millisecond, "pttl", key)
 	if err := s.send(ctx, []redis.Cmder{get, ttl}); err != nil {
 		return SessionInfo{}, fmt.Errorf("redisession: inspect %s: %w", handle, err)

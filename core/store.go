@@ -50,10 +50,14 @@ const (
 )
 
 // Session is one session as an adapter sees it between load and save. Set
-// Data and UserID, then Save. A Session is not safe for concurrent use.
+// Data (or Fields, in the hash layout) and UserID, then Save. A Session is
+// not safe for concurrent use.
 type Session struct {
-	// Data is the adapter's opaque payload.
+	// Data is the adapter's opaque payload (string layout).
 	Data []byte
+	// Fields are the session's values, one hash field each (hash layout;
+	// see LayoutHash). Replace a value rather than editing its bytes in place.
+	Fields map[string][]byte
 	// UserID binds the session to a user's index when saved; "" is anonymous.
 	UserID string
 
@@ -65,11 +69,13 @@ type Session struct {
 	userAgent  string
 	remoteAddr string
 
-	stored    bool   // exists in Redis as of the last load or save
-	gone      bool   // found deleted or revoked by a save: it stays dead
-	savedData string // Data as stored (a string: immutable, so the adapter cannot change it by editing Data in place)
-	savedUID  string // UserID as stored
-	expiresAt int64  // the key's expiry as of the last load or save, unix ms
+	stored      bool              // exists in Redis as of the last load or save
+	gone        bool              // found deleted or revoked by a save: it stays dead
+	savedData   string            // Data as stored (a string: immutable, so the adapter cannot change it by editing Data in place)
+	savedUID    string            // UserID as stored
+	hash        bool              // hash layout: Fields, not Data
+	savedFields map[string]string // Fields as stored (hash layout)
+	expiresAt   int64             // the key's expiry as of the last load or save, unix ms
 }
 
 // Token returns the session's secret token: the value that goes in a cookie.
@@ -88,7 +94,13 @@ func (x *Session) IsNew() bool { return !x.stored }
 
 // Modified reports whether a Save would write anything.
 func (x *Session) Modified() bool {
-	return !x.stored || x.UserID != x.savedUID || string(x.Data) != x.savedData
+	if !x.stored || x.UserID != x.savedUID {
+		return true
+	}
+	if x.hash {
+		return x.fieldsModified()
+	}
+	return string(x.Data) != x.savedData
 }
 
 // Created returns when the session was created.
@@ -143,6 +155,7 @@ func (s *Store) NewSessionWithToken(token string, dev Device) (*Session, error) 
 		deadline:   now + s.opts.Lifetime.Milliseconds(),
 		userAgent:  truncate(dev.UserAgent, maxUserAgent),
 		remoteAddr: truncate(dev.RemoteAddr, maxRemoteAddr),
+		hash:       s.opts.Layout == LayoutHash,
 	}
 	x.setToken(token)
 	return x, nil
@@ -194,45 +207,69 @@ func (s *Store) load(ctx context.Context, token string, slide bool) (*Session, e
 	handle := hashToken(token)
 	key := s.sessionKeyForID(s.idOf(token, handle))
 	now := s.nowMillis()
-	var cmd *redis.StringCmd
 	exp := now + s.opts.IdleTimeout.Milliseconds()
-	if slide {
-		cmd = redis.NewStringCmd(ctx, "getex", key, "pxat", exp)
+	var (
+		rec    record
+		raw    string
+		fields map[string][]byte
+		saved  map[string]string
+		err    error
+	)
+	if s.opts.Layout == LayoutHash {
+		saved, err = s.loadHash(ctx, key, slide, exp)
+		if err == nil && len(saved) == 0 {
+			err = redis.Nil
+		}
 	} else {
-		cmd = redis.NewStringCmd(ctx, "get", key)
+		cmd := redis.NewStringCmd(ctx, "get", key)
+		if slide {
+			cmd = redis.NewStringCmd(ctx, "getex", key, "pxat", exp)
+		}
+		err = s.client.Process(ctx, cmd)
+		raw = cmd.Val()
 	}
-	err := s.client.Process(ctx, cmd)
-	if err == redis.Nil {
+	switch {
+	case err == redis.Nil:
 		s.stats.stale.Add(1)
 		return nil, ErrNotFound
-	}
-	if err != nil {
+	case isWrongType(err):
+		// The other layout's session, or another program's key: a miss, left alone.
+		s.stats.malformed.Add(1)
+		return nil, fmt.Errorf("%w: %s holds another type", ErrNotFound, handle)
+	case err != nil:
 		return nil, fmt.Errorf("redisession: load %s: %w", handle, err)
 	}
-	raw := cmd.Val()
-	if len(raw) > s.opts.MaxRecordSize {
+	if size := len(raw) + hashSize(saved); size > s.opts.MaxRecordSize {
 		s.stats.malformed.Add(1)
-		return nil, fmt.Errorf("%w: %s holds %d bytes, over the %d-byte limit", ErrNotFound, handle, len(raw), s.opts.MaxRecordSize)
+		return nil, fmt.Errorf("%w: %s holds %d bytes, over the %d-byte limit", ErrNotFound, handle, size, s.opts.MaxRecordSize)
 	}
-	rec, err := decodeRecord([]byte(raw))
+	if saved != nil {
+		rec, fields, err = decodeHash(saved)
+		delete(saved, metaField)
+	} else {
+		rec, err = decodeRecord([]byte(raw))
+	}
 	if err != nil {
 		// Not ours (or damaged): a miss, and left alone, since it is not ours to delete.
 		s.stats.malformed.Add(1)
 		return nil, fmt.Errorf("%w: %s: %v", ErrNotFound, handle, err)
 	}
 	x := &Session{
-		Data:       rec.data,
-		UserID:     rec.userID,
-		token:      token,
-		handle:     handle,
-		created:    rec.created,
-		lastSeen:   rec.lastSeen,
-		deadline:   rec.deadline,
-		userAgent:  rec.userAgent,
-		remoteAddr: rec.remoteAddr,
-		stored:     true,
-		savedData:  raw[len(raw)-len(rec.data):],
-		savedUID:   rec.userID,
+		Data:        rec.data,
+		Fields:      fields,
+		UserID:      rec.userID,
+		token:       token,
+		handle:      handle,
+		created:     rec.created,
+		lastSeen:    rec.lastSeen,
+		deadline:    rec.deadline,
+		userAgent:   rec.userAgent,
+		remoteAddr:  rec.remoteAddr,
+		stored:      true,
+		savedData:   raw[len(raw)-len(rec.data):],
+		savedUID:    rec.userID,
+		hash:        saved != nil,
+		savedFields: saved,
 	}
 	if now >= rec.deadline {
 		// Past its absolute lifetime: it is gone, whatever its TTL said.
@@ -312,7 +349,14 @@ func (s *Store) SaveUntil(ctx context.Context, x *Session, expiry time.Time) err
 	if x.stored {
 		mode = "xx"
 	}
-	setCmd := redis.NewStatusCmd(ctx, "set", key, b, mode, "pxat", exp)
+	var setCmd redis.Cmder
+	if x.hash {
+		if setCmd, err = s.hashWrite(ctx, x, key, b, mode, exp); err != nil {
+			return err
+		}
+	} else {
+		setCmd = redis.NewStatusCmd(ctx, "set", key, b, mode, "pxat", exp)
+	}
 	set = append(set, setCmd)
 	if x.stored && x.savedUID != "" && x.savedUID != x.UserID {
 		unbind = append(unbind, redis.NewIntCmd(ctx, "zrem", s.indexKey(x.savedUID), id))
@@ -320,7 +364,7 @@ func (s *Store) SaveUntil(ctx context.Context, x *Session, expiry time.Time) err
 	if err := s.exec(ctx, bind, set, unbind); err != nil {
 		return fmt.Errorf("redisession: save %s: %w", x.Handle(), err)
 	}
-	if setCmd.Err() == redis.Nil {
+	if notWritten(setCmd) {
 		// Deleted or revoked since it was loaded: stay dead. Take back the
 		// index entry this save may have added.
 		if len(bind) > 0 {
@@ -336,9 +380,26 @@ func (s *Store) SaveUntil(ctx context.Context, x *Session, expiry time.Time) err
 	x.stored = true
 	x.lastSeen = now
 	x.expiresAt = exp
-	x.savedData = string(x.Data)
+	if x.hash {
+		x.rememberFields()
+	} else {
+		x.savedData = string(x.Data)
+	}
 	x.savedUID = x.UserID
 	return nil
+}
+
+// notWritten reports a conditional write that found its condition false:
+// SET NX/XX answers nil, the hash save script 0.
+func notWritten(c redis.Cmder) bool {
+	if c.Err() == redis.Nil {
+		return true
+	}
+	if cmd, ok := c.(*redis.Cmd); ok {
+		n, err := cmd.Int64()
+		return err == nil && n == 0
+	}
+	return false
 }
 
 // encode returns the record x would be written as, or why it cannot be.
@@ -349,7 +410,9 @@ func (s *Store) encode(x *Session, now int64) ([]byte, error) {
 	rec := record{
 		created: x.created, lastSeen: now, deadline: x.deadline,
 		userID: x.UserID, userAgent: x.userAgent, remoteAddr: x.remoteAddr,
-		data: x.Data,
+	}
+	if !x.hash {
+		rec.data = x.Data
 	}
 	b := rec.encode()
 	if len(b) > s.opts.MaxRecordSize {
@@ -381,8 +444,19 @@ func (s *Store) DeleteToken(ctx context.Context, token string) error {
 	}
 	handle := hashToken(token)
 	id := s.idOf(token, handle)
-	cmd := redis.NewStringCmd(ctx, "getdel", s.sessionKeyForID(id))
-	err := s.client.Process(ctx, cmd)
+	key := s.sessionKeyForID(id)
+	var cmd *redis.StringCmd
+	var err error
+	if s.opts.Layout == LayoutHash {
+		cmd = s.metaCmd(ctx, key)
+		err = s.send(ctx, []redis.Cmder{cmd, redis.NewIntCmd(ctx, "del", key)})
+		if err == nil {
+			err = cmd.Err()
+		}
+	} else {
+		cmd = redis.NewStringCmd(ctx, "getdel", key)
+		err = s.client.Process(ctx, cmd)
+	}
 	if err == redis.Nil {
 		return nil
 	}

@@ -1,5 +1,7 @@
 // Package reference is the smallest complete adapter over core: plain
-// net/http, string values, the raw token in the cookie. It is the model a
+// net/http, string values, the raw token in the cookie, both storage layouts
+// (a JSON object in the string layout, a hash field per value in the hash
+// layout). It is the model a
 // third party follows to write an adapter, and its test is the model for
 // testing one with conformance.Run.
 //
@@ -55,6 +57,13 @@ func (s *Store) Load(r *http.Request) *Session {
 		cs, err := s.Core.Load(r.Context(), c.Value)
 		switch {
 		case err == nil:
+			if cs.Fields != nil { // hash layout: one field per value
+				for k, v := range cs.Fields {
+					x.values[k] = string(v)
+				}
+				x.cs = cs
+				return x
+			}
 			if json.Unmarshal(cs.Data, &x.values) == nil {
 				x.cs = cs
 				return x
@@ -101,9 +110,17 @@ func (x *Session) Destroy(r *http.Request) error {
 	return x.store.Core.Delete(r.Context(), x.cs)
 }
 
-// sync copies the values into the core session.
+// sync copies the values into the core session: one field each in the hash
+// layout, a JSON object in the string layout.
 func (x *Session) sync() {
 	x.cs.UserID = x.UserID()
+	if x.store.Core.Options().Layout == core.LayoutHash {
+		x.cs.Fields = make(map[string][]byte, len(x.values))
+		for k, v := range x.values {
+			x.cs.Fields[k] = []byte(v)
+		}
+		return
+	}
 	x.cs.Data, _ = json.Marshal(x.values) // map keys sorted: equal values, equal bytes
 }
 
