@@ -28,6 +28,9 @@ var testKeys = [][]byte{[]byte("0123456789abcdef0123456789abcdef"), []byte("fedc
 // writing the response.
 type harness struct{}
 
+// Layouts: the adapter supports both of core's layouts.
+func (harness) Layouts() []core.Layout { return []core.Layout{core.LayoutString, core.LayoutHash} }
+
 func (harness) Open(t testing.TB, env conformance.Env, app conformance.App) conformance.Adapter {
 	store := ginredis.NewStoreWithOptions(env.Client, gorillaredis.Options{Core: env.Options}, testKeys...)
 	r := gin.New()

@@ -19,6 +19,9 @@ func TestConformance(t *testing.T) {
 // session.Save, then the response.
 type harness struct{}
 
+// Layouts: the adapter supports both of core's layouts.
+func (harness) Layouts() []core.Layout { return []core.Layout{core.LayoutString, core.LayoutHash} }
+
 const cookieName = "session"
 
 var testKeys = [][]byte{[]byte("0123456789abcdef0123456789abcdef"), []byte("fedcba9876543210")}

@@ -70,3 +70,53 @@ func (JSONSerializer) Deserialize(data []byte, values map[interface{}]interface{
 	}
 	return nil
 }
+
+// FieldSerializer encodes one session value at a time, for core's hash
+// layout (core.LayoutHash), where each value is its own hash field and a
+// save writes only the values that changed. GobSerializer and
+// JSONSerializer implement it. With the hash layout, session keys must be
+// strings.
+type FieldSerializer interface {
+	// SerializeValue encodes one value.
+	SerializeValue(v interface{}) ([]byte, error)
+	// DeserializeValue decodes what SerializeValue made.
+	DeserializeValue(data []byte) (interface{}, error)
+}
+
+// SerializeValue implements FieldSerializer: the value travels as a gob
+// interface value, so its type must be registered with gob.Register unless
+// it is a basic type, as with a whole map.
+func (GobSerializer) SerializeValue(v interface{}) ([]byte, error) {
+	var buf bytes.Buffer
+	if err := gob.NewEncoder(&buf).Encode(&v); err != nil {
+		return nil, fmt.Errorf("gorillaredis: gob encode: %w", err)
+	}
+	return buf.Bytes(), nil
+}
+
+// DeserializeValue implements FieldSerializer.
+func (GobSerializer) DeserializeValue(data []byte) (interface{}, error) {
+	var v interface{}
+	if err := gob.NewDecoder(bytes.NewReader(data)).Decode(&v); err != nil {
+		return nil, fmt.Errorf("gorillaredis: gob decode: %w", err)
+	}
+	return v, nil
+}
+
+// SerializeValue implements FieldSerializer.
+func (JSONSerializer) SerializeValue(v interface{}) ([]byte, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, fmt.Errorf("gorillaredis: json encode: %w", err)
+	}
+	return b, nil
+}
+
+// DeserializeValue implements FieldSerializer.
+func (JSONSerializer) DeserializeValue(data []byte) (interface{}, error) {
+	var v interface{}
+	if err := json.Unmarshal(data, &v); err != nil {
+		return nil, fmt.Errorf("gorillaredis: json decode: %w", err)
+	}
+	return v, nil
+}

@@ -57,6 +57,15 @@
 // write it back: it writes nothing, expires the cookie and returns nil, as
 // if the session had been logged out before the request began.
 //
+// # Hash layout
+//
+// With Options.Core.Layout = core.LayoutHash each value is its own hash
+// field (encoded with the serializer's FieldSerializer methods) and a Save
+// writes only the values that changed, so two requests of one session in
+// flight at once (two tabs, a page and an XHR) that change different values
+// both keep their change; with the default string layout the last Save
+// wins. Session keys must then be strings.
+//
 // A session belongs to a user once Values["user_id"] (core.Options.UserKey)
 // is set to a non-empty value (a string; other types are formatted with
 // fmt.Sprint). Session.ID holds the session's public handle, which is safe to
@@ -162,7 +171,7 @@ func (s *Store) New(r *http.Request, name string) (*sessions.Session, error) {
 		cs, lerr := s.core.Load(r.Context(), token)
 		switch {
 		case lerr == nil:
-			if s.serializer.Deserialize(cs.Data, session.Values) == nil {
+			if s.decode(cs, session.Values) == nil {
 				st.cs = cs
 				session.IsNew = false
 				session.ID = cs.Handle()
@@ -367,6 +376,63 @@ func (s *Store) stateOf(r *http.Request, session *sessions.Session) *state {
 	return st
 }
 
+// decode reads a loaded session's values: one field each in the hash
+// layout, one serialized map otherwise.
+func (s *Store) decode(cs *core.Session, values map[interface{}]interface{}) error {
+	if cs.Fields == nil {
+		return s.serializer.Deserialize(cs.Data, values)
+	}
+	fs, err := s.fieldSerializer()
+	if err != nil {
+		return err
+	}
+	for k, b := range cs.Fields {
+		v, err := fs.DeserializeValue(b)
+		if err != nil {
+			return err
+		}
+		values[k] = v
+	}
+	return nil
+}
+
+func (s *Store) fieldSerializer() (FieldSerializer, error) {
+	fs, ok := s.serializer.(FieldSerializer)
+	if !ok {
+		return nil, fmt.Errorf("gorillaredis: serializer %T cannot encode single values, which the hash layout needs", s.serializer)
+	}
+	return fs, nil
+}
+
+// syncFields is sync for the hash layout: each value becomes a field, and a
+// value equal to what is stored keeps its stored bytes, so only the values
+// that changed are written.
+func (s *Store) syncFields(st *state, values map[interface{}]interface{}) error {
+	fs, err := s.fieldSerializer()
+	if err != nil {
+		return err
+	}
+	fields := make(map[string][]byte, len(values))
+	for k, v := range values {
+		name, ok := k.(string)
+		if !ok {
+			return fmt.Errorf("gorillaredis: hash layout: session key %v of type %T is not a string", k, k)
+		}
+		b, err := fs.SerializeValue(v)
+		if err != nil {
+			return err
+		}
+		if old, ok := st.cs.Fields[name]; ok && string(old) != string(b) {
+			if ov, err := fs.DeserializeValue(old); err == nil && reflect.DeepEqual(ov, v) {
+				b = old // equal value, unstable encoding (a map inside): keep the stored bytes
+			}
+		}
+		fields[name] = b
+	}
+	st.cs.Fields = fields
+	return nil
+}
+
 // sync copies the session's values into its core session. When they equal
 // what is stored, the stored bytes are kept so core sees no change: gob
 // encodes maps in random order, so equal values can encode differently.
@@ -375,11 +441,14 @@ func (s *Store) sync(st *state, session *sessions.Session) error {
 	if values == nil {
 		values = map[interface{}]interface{}{}
 	}
+	st.cs.UserID = s.UserID(session)
+	if s.core.Options().Layout == core.LayoutHash {
+		return s.syncFields(st, values)
+	}
 	b, err := s.serializer.Serialize(values)
 	if err != nil {
 		return err
 	}
-	st.cs.UserID = s.UserID(session)
 	if !st.cs.IsNew() && string(b) != string(st.cs.Data) && st.cs.Data != nil {
 		old := make(map[interface{}]interface{}, len(values))
 		if s.serializer.Deserialize(st.cs.Data, old) == nil && reflect.DeepEqual(old, values) {
