@@ -3,12 +3,12 @@ GO      ?= go
 PKGS    ?= ./...
 FUZZTIME ?= 10s
 
-.PHONY: demo test test-redis bench lint fuzz
+.PHONY: demo test test-redis test-browser bench lint fuzz
 
-## demo: run the demo app on an embedded Redis (no Redis server needed)
+## demo: run the demo app (gin) on an embedded Redis (no Redis server needed);
+## ADDR=host:port to listen elsewhere, REDIS_URL=redis://host:port for a real Redis
 demo:
-	@if [ -d examples/gin ]; then $(GO) run ./examples/gin; \
-	else echo "make demo: the examples are not built yet (see the examples issue); nothing to run." >&2; exit 2; fi
+	$(GO) run ./examples/gin
 
 ## test: every test with -race, on an embedded Redis (REDIS_ADDR=host:port for a real one)
 test:
@@ -17,6 +17,10 @@ test:
 ## test-redis: the same suite against the real server on 127.0.0.1:6379
 test-redis:
 	REDIS_ADDR=$${REDIS_ADDR:-127.0.0.1:6379} $(GO) test -race -count=1 $(PKGS)
+
+## test-browser: the examples' browser test in headless Chromium (its own module; skips without Chromium)
+test-browser:
+	cd examples/browser && $(GO) vet ./... && $(GO) test -count=1 -timeout 3m -v ./...
 
 ## bench: benchmarks with round trips and allocations per operation, on the real server
 bench:
