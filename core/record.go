@@ -1,22 +1,30 @@
 package core
 
 import (
+	"bytes"
+	"compress/flate"
 	"encoding/binary"
 	"errors"
+	"io"
+	"sync"
 	"time"
 )
 
 // A record is what one session key holds. The encoding is compact binary so a
 // session with a 1 KB payload costs little more than its payload in Redis:
 //
-//	byte    0xB1 (format 1)
+//	byte    0xB1 (format 1), or 0xB2: the same, with the payload deflated
 //	uvarint created, unix ms
 //	uvarint last seen − created, ms
 //	uvarint deadline − created, ms
 //	uvarint len, bytes   user id
 //	uvarint len, bytes   user agent
 //	uvarint len, bytes   remote address
-//	rest                 the adapter's payload
+//	rest                 the adapter's payload (raw-deflate compressed in format 0xB2)
+//
+// Payloads of at least Options.CompressAbove bytes are compressed when that
+// makes them smaller: session payloads are mostly JSON or gob of repetitive
+// structure, and Redis memory per session is what operators pay for.
 //
 // Anything else under a session key (another program's data, a truncated
 // write, garbage) fails to decode and loads as a miss.
@@ -28,13 +36,28 @@ type record struct {
 	userAgent  string
 	remoteAddr string
 	data       []byte
+	compressed bool // data is deflated (format 0xB2)
 }
 
-const recordFormat1 = 0xB1
+const (
+	recordFormat1 = 0xB1
+	recordDeflate = 0xB2
+)
 
 var errMalformed = errors.New("malformed record")
 
-func (r *record) encode() []byte {
+// encode returns the record's bytes, deflating a payload of at least
+// compressAbove bytes (0: never) when that makes it smaller.
+func (r *record) encode(compressAbove int) []byte {
+	if compressAbove > 0 && len(r.data) >= compressAbove {
+		if c := deflate(r.data); len(c) < len(r.data) {
+			plain := *r
+			plain.data = c
+			b := plain.encode(0)
+			b[0] = recordDeflate
+			return b
+		}
+	}
 	last := r.lastSeen - r.created
 	if last < 0 {
 		last = 0
@@ -57,12 +80,31 @@ func (r *record) encode() []byte {
 	return append(b, r.data...)
 }
 
+// size is the length of the record encoded without compression.
+func (r *record) size() int {
+	n := 1
+	for _, v := range [...]uint64{uint64(r.created), uint64(r.lastSeen - r.created), uint64(r.deadline - r.created),
+		uint64(len(r.userID)), uint64(len(r.userAgent)), uint64(len(r.remoteAddr))} {
+		n += uvarintLen(v)
+	}
+	return n + len(r.userID) + len(r.userAgent) + len(r.remoteAddr) + len(r.data)
+}
+
+func uvarintLen(v uint64) int {
+	n := 1
+	for ; v >= 0x80; v >>= 7 {
+		n++
+	}
+	return n
+}
+
 // decodeRecord parses b. The returned record's data aliases b.
 func decodeRecord(b []byte) (record, error) {
 	var r record
-	if len(b) == 0 || b[0] != recordFormat1 {
+	if len(b) == 0 || (b[0] != recordFormat1 && b[0] != recordDeflate) {
 		return r, errMalformed
 	}
+	r.compressed = b[0] == recordDeflate
 	b = b[1:]
 	var nums [3]uint64
 	for i := range nums {
@@ -91,6 +133,53 @@ func decodeRecord(b []byte) (record, error) {
 	r.userID, r.userAgent, r.remoteAddr = strs[0], strs[1], strs[2]
 	r.data = b
 	return r, nil
+}
+
+// payload returns the record's payload, inflating it if need be, refusing
+// more than max bytes (a small deflated value can expand enormously).
+func (r *record) payload(max int) ([]byte, error) {
+	if !r.compressed {
+		return r.data, nil
+	}
+	return inflate(r.data, max)
+}
+
+var (
+	deflaters = sync.Pool{New: func() interface{} {
+		w, _ := flate.NewWriter(nil, flate.BestSpeed)
+		return w
+	}}
+	inflaters sync.Pool
+)
+
+func deflate(data []byte) []byte {
+	var buf bytes.Buffer
+	buf.Grow(len(data) / 2)
+	w := deflaters.Get().(*flate.Writer)
+	w.Reset(&buf)
+	_, _ = w.Write(data)
+	_ = w.Close()
+	deflaters.Put(w)
+	return buf.Bytes()
+}
+
+func inflate(data []byte, max int) ([]byte, error) {
+	src := bytes.NewReader(data)
+	var r io.ReadCloser
+	if pooled, ok := inflaters.Get().(io.ReadCloser); ok {
+		r = pooled
+		_ = r.(flate.Resetter).Reset(src, nil)
+	} else {
+		r = flate.NewReader(src)
+	}
+	defer inflaters.Put(r)
+	out := make([]byte, 0, 4*len(data))
+	buf := bytes.NewBuffer(out)
+	n, err := io.Copy(buf, io.LimitReader(r, int64(max)+1))
+	if err != nil || n > int64(max) {
+		return nil, errMalformed
+	}
+	return buf.Bytes(), nil
 }
 
 // maxMillis bounds every stored time (year 2500) so that sums cannot overflow.

@@ -13,8 +13,16 @@ func TestRecordRoundTrip(t *testing.T) {
 		{created: 1, lastSeen: 2, deadline: 3, userID: "42", userAgent: "Mozilla/5.0", remoteAddr: "[::1]:5000", data: []byte("payload")},
 		{created: maxMillis - 10, lastSeen: maxMillis - 5, deadline: maxMillis, userID: strings.Repeat("u", 600), data: bytes.Repeat([]byte{0, 0xff}, 3000)},
 	}
-	for _, want := range cases {
-		got, err := decodeRecord(want.encode())
+	for i, want := range cases {
+		compress := []int{0, 1, 512}[i%3]
+		enc := want.encode(compress)
+		if want.size() != len(want.encode(0)) {
+			t.Errorf("size() = %d, encoding is %d bytes", want.size(), len(want.encode(0)))
+		}
+		got, err := decodeRecord(enc)
+		if err == nil {
+			got.data, err = got.payload(1 << 20)
+		}
 		if err != nil {
 			t.Fatalf("decode(encode(%+v)): %v", want, err)
 		}
@@ -26,12 +34,36 @@ func TestRecordRoundTrip(t *testing.T) {
 	}
 }
 
+func TestRecordCompression(t *testing.T) {
+	r := record{created: 1, deadline: 2, data: bytes.Repeat([]byte(`{"sku":"A-1042","qty":2},`), 40)}
+	enc := r.encode(512)
+	if enc[0] != recordDeflate || len(enc) > len(r.data)/2 {
+		t.Fatalf("a repetitive 1 KB payload encoded to %d bytes (format %#x), want deflated to under half", len(enc), enc[0])
+	}
+	random := record{data: make([]byte, 600)}
+	for i := range random.data {
+		random.data[i] = byte(i * 7919 % 251)
+	}
+	if enc := random.encode(512); enc[0] != recordFormat1 && len(enc) >= len(random.data) {
+		t.Errorf("an incompressible payload was stored bigger")
+	}
+	// A deflated bomb: a few bytes that inflate past the limit are refused.
+	bomb := record{data: make([]byte, 1<<20)}
+	dec, err := decodeRecord(bomb.encode(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := dec.payload(64 << 10); err == nil {
+		t.Errorf("a payload inflating to 1 MiB passed a 64 KiB limit")
+	}
+}
+
 func TestRecordRejects(t *testing.T) {
-	valid := (&record{created: 5, deadline: 9, userID: "u", data: []byte("d")}).encode()
+	valid := (&record{created: 5, deadline: 9, userID: "u", data: []byte("d")}).encode(0)
 	bad := map[string][]byte{
 		"empty":             nil,
 		"json":              []byte(`{"user_id":"42"}`),
-		"wrong format byte": append([]byte{0xB2}, valid[1:]...),
+		"wrong format byte": append([]byte{0xB3}, valid[1:]...),
 		"truncated varint":  {recordFormat1, 0x80},
 		"length past end":   {recordFormat1, 1, 0, 0, 0x7f, 'x'},
 		"time past 2500":    {recordFormat1, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f, 0, 0, 0, 0, 0},
@@ -48,18 +80,22 @@ func TestRecordRejects(t *testing.T) {
 // whatever decodes re-encodes to the same bytes.
 func FuzzDecodeRecord(f *testing.F) {
 	f.Add((&record{created: 1764460800000, lastSeen: 1764460801000, deadline: 1764547200000,
-		userID: "42", userAgent: "curl/8", remoteAddr: "127.0.0.1:1", data: []byte(`{"cart":[1,2]}`)}).encode())
+		userID: "42", userAgent: "curl/8", remoteAddr: "127.0.0.1:1", data: []byte(`{"cart":[1,2]}`)}).encode(0))
 	f.Add([]byte{recordFormat1})
+	f.Add((&record{created: 1, deadline: 2, data: bytes.Repeat([]byte("abc"), 300)}).encode(1))
 	f.Add([]byte(`{"user":"x"}`))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		r, err := decodeRecord(b)
 		if err != nil {
 			return
 		}
+		if r.data, err = r.payload(1 << 16); err != nil {
+			return
+		}
 		if r.lastSeen < r.created || r.deadline < r.created || r.deadline > maxMillis+maxMillis {
 			t.Fatalf("decoded inconsistent times %+v", r)
 		}
-		again, err := decodeRecord(r.encode())
+		again, err := decodeRecord(r.encode(0))
 		if err != nil || again.userID != r.userID || !bytes.Equal(again.data, r.data) || again.deadline != r.deadline {
 			t.Fatalf("re-encode of %+v: %+v, %v", r, again, err)
 		}

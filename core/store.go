@@ -243,11 +243,12 @@ func (s *Store) load(ctx context.Context, token string, slide bool) (*Session, e
 		s.stats.malformed.Add(1)
 		return nil, fmt.Errorf("%w: %s holds %d bytes, over the %d-byte limit", ErrNotFound, handle, size, s.opts.MaxRecordSize)
 	}
+	var data []byte
 	if saved != nil {
 		rec, fields, err = decodeHash(saved)
 		delete(saved, metaField)
-	} else {
-		rec, err = decodeRecord([]byte(raw))
+	} else if rec, err = decodeRecord([]byte(raw)); err == nil {
+		data, err = rec.payload(s.opts.MaxRecordSize)
 	}
 	if err != nil {
 		// Not ours (or damaged): a miss, and left alone, since it is not ours to delete.
@@ -255,7 +256,7 @@ func (s *Store) load(ctx context.Context, token string, slide bool) (*Session, e
 		return nil, fmt.Errorf("%w: %s: %v", ErrNotFound, handle, err)
 	}
 	x := &Session{
-		Data:        rec.data,
+		Data:        data,
 		Fields:      fields,
 		UserID:      rec.userID,
 		token:       token,
@@ -266,7 +267,7 @@ func (s *Store) load(ctx context.Context, token string, slide bool) (*Session, e
 		userAgent:   rec.userAgent,
 		remoteAddr:  rec.remoteAddr,
 		stored:      true,
-		savedData:   raw[len(raw)-len(rec.data):],
+		savedData:   savedPayload(raw, rec, data),
 		savedUID:    rec.userID,
 		hash:        saved != nil,
 		savedFields: saved,
@@ -389,6 +390,15 @@ func (s *Store) SaveUntil(ctx context.Context, x *Session, expiry time.Time) err
 	return nil
 }
 
+// savedPayload is the payload as stored, as an immutable string: a slice of
+// the reply when it was stored as is, a copy when it was inflated.
+func savedPayload(raw string, rec record, data []byte) string {
+	if rec.compressed {
+		return string(data)
+	}
+	return raw[len(raw)-len(rec.data):]
+}
+
 // notWritten reports a conditional write that found its condition false:
 // SET NX/XX answers nil, the hash save script 0.
 func notWritten(c redis.Cmder) bool {
@@ -414,11 +424,12 @@ func (s *Store) encode(x *Session, now int64) ([]byte, error) {
 	if !x.hash {
 		rec.data = x.Data
 	}
-	b := rec.encode()
-	if len(b) > s.opts.MaxRecordSize {
-		return nil, fmt.Errorf("%w: %d bytes, limit %d", ErrTooLarge, len(b), s.opts.MaxRecordSize)
+	// The limit is on the session as the app sees it, compressed or not:
+	// what is saved must load.
+	if n := rec.size(); n > s.opts.MaxRecordSize {
+		return nil, fmt.Errorf("%w: %d bytes, limit %d", ErrTooLarge, n, s.opts.MaxRecordSize)
 	}
-	return b, nil
+	return rec.encode(s.opts.CompressAbove), nil
 }
 
 // Delete removes the session and its index entry in one round trip (logout).
@@ -574,13 +585,23 @@ func (s *Store) send(ctx context.Context, cmds []redis.Cmder) error {
 	case 1:
 		_ = s.client.Process(ctx, cmds[0])
 	default:
-		_, _ = s.client.Pipelined(ctx, func(p redis.Pipeliner) error {
+		_, perr := s.client.Pipelined(ctx, func(p redis.Pipeliner) error {
 			for _, c := range cmds {
 				_ = p.Process(ctx, c)
 			}
 			return nil
 		})
+		// A pipeline that could not be sent at all (no connection) reports
+		// it only here, not on its commands.
+		if perr != nil && !errors.Is(perr, redis.Nil) && firstErr(cmds) == nil {
+			return perr
+		}
 	}
+	return firstErr(cmds)
+}
+
+// firstErr is the first error of cmds that is not a nil reply.
+func firstErr(cmds []redis.Cmder) error {
 	for _, c := range cmds {
 		if err := c.Err(); err != nil && !errors.Is(err, redis.Nil) {
 			return err
