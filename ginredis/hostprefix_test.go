@@ -125,7 +125,6 @@ func TestHostPrefix(t *testing.T) {
 // wholesale, so an app that sets only MaxAge sends no Path and no Secure;
 // a "__Host-" session is still sent Secure, Path=/ and without Domain.
 func TestHostPrefixEnforced(t *testing.T) {
-	t.Skip("needs hook in gorillaredis/store.go Save, after `opts = s.Options }`: opts = hostCookieOptions(session.Name(), opts)")
 	const name = "__Host-session"
 	store := newEnv(t).store
 	store.Options(sessions.Options{MaxAge: 3600, Domain: "example.com"})

@@ -66,6 +66,10 @@
 // both keep their change; with the default string layout the last Save
 // wins. Session keys must then be strings.
 //
+// A session named "__Host-…" or "__Secure-…" is always sent Secure (and,
+// for "__Host-", with Path=/ and no Domain), whatever the options say:
+// browsers drop such cookies otherwise.
+//
 // A session belongs to a user once Values["user_id"] (core.Options.UserKey)
 // is set to a non-empty value (a string; other types are formatted with
 // fmt.Sprint). Session.ID holds the session's public handle, which is safe to
@@ -201,6 +205,7 @@ func (s *Store) Save(r *http.Request, w http.ResponseWriter, session *sessions.S
 	if opts == nil {
 		opts = s.Options
 	}
+	opts = hostCookieOptions(session.Name(), opts)
 	ctx := r.Context()
 	if opts.MaxAge < 0 {
 		if err := s.core.Delete(ctx, st.cs); err != nil {

@@ -56,6 +56,14 @@
 // default) after their last use: a request that runs longer than that between
 // Find and Commit loses the guarantee.
 //
+// # Cookies
+//
+// scs writes the session cookie itself, from sm.Cookie; the store never
+// sees it. For a "__Host-" name (host-only, recommended) set
+// sm.Cookie.Secure (false by default in scs) and keep Path "/" and Domain
+// empty, or browsers silently refuse the cookie; CheckCookie(sm) at startup
+// reports such a configuration.
+//
 // # Iteration
 //
 // Store does not implement scs.IterableStore. All must return every session

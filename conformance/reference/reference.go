@@ -18,6 +18,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"strings"
 
 	"github.com/redisession/redisession/core"
 )
@@ -26,7 +27,9 @@ import (
 type Store struct {
 	Core *core.Store
 	// Cookie is the template of the session cookie: name and attributes.
-	// Its defaults are HttpOnly, Secure, SameSite=Lax, Path=/.
+	// Its defaults are HttpOnly, Secure, SameSite=Lax, Path=/. A name
+	// starting with "__Host-" is always sent Secure, with Path=/ and no
+	// Domain, whatever the template says: browsers refuse it otherwise.
 	Cookie http.Cookie
 }
 
@@ -157,5 +160,8 @@ func (s *Store) Save(w http.ResponseWriter, r *http.Request, x *Session) error {
 func (s *Store) setCookie(w http.ResponseWriter, value string, maxAge int) {
 	c := s.Cookie
 	c.Value, c.MaxAge = value, maxAge
+	if len(c.Name) >= len("__Host-") && strings.EqualFold(c.Name[:len("__Host-")], "__Host-") {
+		c.Secure, c.Path, c.Domain = true, "/", ""
+	}
 	http.SetCookie(w, &c)
 }

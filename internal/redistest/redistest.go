@@ -11,6 +11,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"net"
 	"os"
 	"strings"
 	"sync"
@@ -244,3 +245,29 @@ func (s *Server) Addrs() []string { return append([]string(nil), s.opts.addrs...
 
 // MasterName returns the Sentinel master name, "" unless Kind is "sentinel".
 func (s *Server) MasterName() string { return s.opts.master }
+
+// Down returns a client to an address where nothing listens, as a Redis
+// that is down looks to an application: every command fails at once.
+func Down(t testing.TB) redis.UniversalClient {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	c := redis.NewUniversalClient(&redis.UniversalOptions{Addrs: []string{addr}, MaxRetries: -1, DialTimeout: 200 * time.Millisecond})
+	t.Cleanup(func() { _ = c.Close() })
+	return c
+}
+
+// NoSecret fails t if text contains any of secrets: error messages and log
+// lines name a session by its handle, never by its token or cookie.
+func NoSecret(t testing.TB, what, text string, secrets ...string) {
+	t.Helper()
+	for _, s := range secrets {
+		if s != "" && strings.Contains(text, s) {
+			t.Errorf("%s: %q contains a session token or cookie value", what, text)
+		}
+	}
+}
