@@ -3,14 +3,47 @@ package core_test
 import (
 	"bytes"
 	"context"
+	"fmt"
+	"math/rand"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/redisession/redisession/core"
 )
 
-// payload is a realistic ~1 KB session: user, preferences, a small cart.
-var payload = bytes.Repeat([]byte(`{"sku":"A-1042","qty":2,"price":1999},`), 26)
+// payload is a ~1 KB session: user, preferences, a small cart.
+var payload = realisticPayload(1)
+
+// realisticPayload is a ~1 KB JSON session that differs with seed the way
+// real sessions differ (ids, names, SKUs, prices, times), so compression is
+// measured on plausible data rather than on a repeated string.
+func realisticPayload(seed int) []byte {
+	r := rand.New(rand.NewSource(int64(seed)))
+	var b bytes.Buffer
+	fmt.Fprintf(&b, `{"user":{"id":%d,"name":"%s","email":"%s@example.com","roles":["customer"]},`,
+		r.Intn(1e7), word(r, 8), word(r, 10))
+	fmt.Fprintf(&b, `"prefs":{"lang":"en-GB","currency":"EUR","theme":"dark","tz":"Europe/Berlin","newsletter":%v},`, r.Intn(2) == 1)
+	b.WriteString(`"cart":[`)
+	for i := 0; b.Len() < 960; i++ {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, `{"sku":"%s-%04d","name":"%s %s","qty":%d,"price":%d}`,
+			strings.ToUpper(word(r, 2)), r.Intn(10000), word(r, 6), word(r, 7), 1+r.Intn(4), 100+r.Intn(20000))
+	}
+	fmt.Fprintf(&b, `],"csrf":"%s","seen":%d}`, word(r, 43), 1764460800+r.Intn(86400))
+	return b.Bytes()
+}
+
+func word(r *rand.Rand, n int) string {
+	const letters = "abcdefghijklmnopqrstuvwxyz"
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = letters[r.Intn(len(letters))]
+	}
+	return string(b)
+}
 
 func benchFixture(b *testing.B) *fixture {
 	b.Helper()

@@ -155,9 +155,16 @@ func TestHashLayoutRenewAndLimits(t *testing.T) {
 // does not account memory). Run it with -benchtime 2000x or more: b.N is
 // the number of sessions created.
 func BenchmarkMemoryPerSession(b *testing.B) {
-	for _, layout := range []core.Layout{core.LayoutString, core.LayoutHash} {
-		b.Run(layout.String(), func(b *testing.B) {
-			f := newFixture(b, core.Options{Layout: layout})
+	for _, c := range []struct {
+		name string
+		opts core.Options
+	}{
+		{"string", core.Options{}},
+		{"string-uncompressed", core.Options{CompressAbove: -1}},
+		{"hash", core.Options{Layout: core.LayoutHash}},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			f := newFixture(b, c.opts)
 			if !f.srv.Real() || f.srv.Kind != "redis" {
 				b.Skip("needs REDIS_ADDR (a real single node)")
 			}
@@ -177,16 +184,22 @@ func BenchmarkMemoryPerSession(b *testing.B) {
 			for j := 0; j < b.N; j++ {
 				x := f.store.NewSession(core.Device{UserAgent: "Mozilla/5.0 (X11; Linux x86_64; rv:132.0) Gecko/20100101 Firefox/132.0", RemoteAddr: "203.0.113.9:51234"})
 				x.UserID = "user" + strconv.Itoa(j)
+				p := realisticPayload(j)
 				x.Fields = map[string][]byte{}
 				for k := 0; k < 8; k++ {
-					x.Fields["k"+strconv.Itoa(k)] = payload[:len(payload)/8]
+					x.Fields["k"+strconv.Itoa(k)] = p[k*len(p)/8 : (k+1)*len(p)/8]
 				}
-				x.Data = payload
+				x.Data = p
 				if err := f.store.Save(ctx, x); err != nil {
 					b.Fatal(err)
 				}
 			}
-			b.ReportMetric(float64(used()-before)/float64(b.N), "bytes/session")
+			b.ReportMetric(float64(used()-before)/float64(b.N), "used_memory/session")
+			var keys int64
+			for _, k := range f.srv.Keys(b, f.raw) {
+				keys += f.raw.MemoryUsage(ctx, k).Val()
+			}
+			b.ReportMetric(float64(keys)/float64(b.N), "key_bytes/session")
 		})
 	}
 }

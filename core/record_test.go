@@ -123,3 +123,37 @@ func FuzzValidToken(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkRecordCodec is the CPU cost of compression: encoding (a write)
+// and decoding (a read) a ~1 KB JSON session, plain and deflated.
+func BenchmarkRecordCodec(b *testing.B) {
+	data := []byte(`{"user":{"id":4821337,"name":"qzkfhwpa","email":"mxoteywqcn@example.com","roles":["customer"]},"prefs":{"lang":"en-GB","currency":"EUR","theme":"dark","tz":"Europe/Berlin","newsletter":true},"cart":[{"sku":"KQ-7712","name":"bxlwte ufkqhaz","qty":2,"price":14371},{"sku":"ZM-0193","name":"pwtqgd hxnvdso","qty":1,"price":2814},{"sku":"RA-5521","name":"yjcsqe ralmkbt","qty":3,"price":9902},{"sku":"LD-8830","name":"ewnvbf gqtkzjo","qty":4,"price":611},{"sku":"TC-2047","name":"hsmzul cyqpxew","qty":1,"price":18760},{"sku":"VB-6604","name":"okdrye wlfamtb","qty":2,"price":5053},{"sku":"NE-3318","name":"jufpxq vbznoce","qty":1,"price":12250},{"sku":"GH-9075","name":"ctlwma eqyrsud","qty":3,"price":731},{"sku":"PX-4462","name":"mraiov kdltnfw","qty":2,"price":16644}],"csrf":"Xk2lq9PZtvRk3YJ0m1cXwV0aTbqE7nUoHs5gLdPfCiA","seen":1764512345}`)
+	rec := record{created: 1764460800000, lastSeen: 1764460900000, deadline: 1764547200000,
+		userID: "4821337", userAgent: "Mozilla/5.0 (X11; Linux x86_64; rv:132.0) Gecko/20100101 Firefox/132.0",
+		remoteAddr: "203.0.113.9:51234", data: data}
+	for _, c := range []struct {
+		name  string
+		above int
+	}{{"plain", 0}, {"deflate", 512}} {
+		enc := rec.encode(c.above)
+		b.Run(c.name+"/encode", func(b *testing.B) {
+			b.ReportAllocs()
+			b.ReportMetric(float64(len(enc)), "stored_bytes")
+			for i := 0; i < b.N; i++ {
+				_ = rec.encode(c.above)
+			}
+		})
+		b.Run(c.name+"/decode", func(b *testing.B) {
+			b.ReportAllocs()
+			for i := 0; i < b.N; i++ {
+				r, err := decodeRecord(enc)
+				if err == nil {
+					_, err = r.payload(64 << 10)
+				}
+				if err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
