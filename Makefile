@@ -3,7 +3,7 @@ GO      ?= go
 PKGS    ?= ./...
 FUZZTIME ?= 10s
 
-.PHONY: demo test test-redis test-browser bench lint fuzz
+.PHONY: demo test test-redis test-browser bench bench-core lint fuzz
 
 ## demo: run the demo app (gin) on an embedded Redis (no Redis server needed);
 ## ADDR=host:port to listen elsewhere, REDIS_URL=redis://host:port for a real Redis
@@ -22,8 +22,18 @@ test-redis:
 test-browser:
 	cd examples/browser && $(GO) vet ./... && $(GO) test -count=1 -timeout 3m -v ./...
 
-## bench: benchmarks with round trips and allocations per operation, on the real server
+## bench: side by side with the peers on the real server (bench/, its own module): writes bench/RESULTS.md
+##        and bench/results.svg, then runs bench-core. Uses and flushes Redis database $(BENCH_REDIS_DB) only.
+BENCH_REDIS_DB ?= 9
+BENCH_QUIET_WAIT ?= 2m
+BENCH_FLAGS ?=
 bench:
+	cd bench && REDIS_ADDR=$${REDIS_ADDR:-127.0.0.1:6379} BENCH_REDIS_DB=$(BENCH_REDIS_DB) \
+	  $(GO) run ./cmd/sidebyside -quiet-wait $(BENCH_QUIET_WAIT) -out RESULTS.md -svg results.svg $(BENCH_FLAGS)
+	$(MAKE) bench-core
+
+## bench-core: the library's own micro-benchmarks with round trips and allocations per operation, on the real server
+bench-core:
 	REDIS_ADDR=$${REDIS_ADDR:-127.0.0.1:6379} $(GO) test -run '^$$' -bench . -benchmem $(PKGS)
 
 ## lint: gofmt and go vet
