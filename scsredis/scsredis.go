@@ -247,7 +247,7 @@ func (s *Store) CommitCtx(ctx context.Context, token string, b []byte, expiry ti
 			x.ShortenDeadline(now.Add(deadline.Sub(wall)))
 		}
 		x.UserID = userID(values, s.userKey)
-		if x.IsNew() || !s.same(x.Data, deadline, values) {
+		if x.IsNew() || (string(x.Data) != string(b) && !s.same(x.Data, deadline, values)) {
 			x.Data = b
 		}
 		wasNew := x.IsNew()
