@@ -100,8 +100,8 @@ func decodeHash(m map[string]string) (record, map[string][]byte, error) {
 	if !ok {
 		return record{}, nil, errMalformed
 	}
-	rec, err := decodeRecord([]byte(meta))
-	if err != nil || len(rec.data) != 0 {
+	rec, tail, err := decodeRecordString(meta)
+	if err != nil || len(tail) != 0 {
 		return record{}, nil, errMalformed
 	}
 	fields := make(map[string][]byte, len(m)-1)

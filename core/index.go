@@ -131,7 +131,7 @@ func (s *Store) UserSessions(ctx context.Context, userID string) ([]SessionInfo,
 			}
 			continue
 		}
-		rec, err := decodeRecord([]byte(raw))
+		rec, _, err := decodeRecordString(raw)
 		if err != nil || rec.userID != userID || now >= rec.deadline {
 			stale = append(stale, m.id)
 			continue

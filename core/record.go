@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"io"
+	"strings"
 	"sync"
 	"time"
 )
@@ -98,41 +99,68 @@ func uvarintLen(v uint64) int {
 	return n
 }
 
-// decodeRecord parses b. The returned record's data aliases b.
+// decodeRecord parses b. The returned record's data aliases a copy of b.
 func decodeRecord(b []byte) (record, error) {
-	var r record
-	if len(b) == 0 || (b[0] != recordFormat1 && b[0] != recordDeflate) {
-		return r, errMalformed
+	r, tail, err := decodeRecordString(string(b))
+	if err == nil {
+		r.data = []byte(tail)
 	}
-	r.compressed = b[0] == recordDeflate
-	b = b[1:]
+	return r, err
+}
+
+// decodeRecordString parses a record as Redis returned it, without copying:
+// the strings alias s, and tail is the payload as stored (deflated when
+// r.compressed); r.data is left nil.
+func decodeRecordString(s string) (r record, tail string, err error) {
+	if len(s) == 0 || (s[0] != recordFormat1 && s[0] != recordDeflate) {
+		return r, "", errMalformed
+	}
+	r.compressed = s[0] == recordDeflate
+	s = s[1:]
 	var nums [3]uint64
 	for i := range nums {
-		v, n := binary.Uvarint(b)
+		v, n := uvarint(s)
 		if n <= 0 || v > maxMillis {
-			return r, errMalformed
+			return r, "", errMalformed
 		}
 		nums[i] = v
-		b = b[n:]
+		s = s[n:]
 	}
 	r.created = int64(nums[0])
 	r.lastSeen = r.created + int64(nums[1])
 	r.deadline = r.created + int64(nums[2])
 	if r.lastSeen > maxMillis || r.deadline > maxMillis {
-		return r, errMalformed
+		return r, "", errMalformed
 	}
 	var strs [3]string
 	for i := range strs {
-		l, n := binary.Uvarint(b)
-		if n <= 0 || l > uint64(len(b)-n) {
-			return r, errMalformed
+		l, n := uvarint(s)
+		if n <= 0 || l > uint64(len(s)-n) {
+			return r, "", errMalformed
 		}
-		strs[i] = string(b[n : n+int(l)])
-		b = b[n+int(l):]
+		strs[i] = s[n : n+int(l)]
+		s = s[n+int(l):]
 	}
 	r.userID, r.userAgent, r.remoteAddr = strs[0], strs[1], strs[2]
-	r.data = b
-	return r, nil
+	return r, s, nil
+}
+
+// uvarint is binary.Uvarint over a string.
+func uvarint(s string) (uint64, int) {
+	var x uint64
+	var shift uint
+	for i := 0; i < len(s) && i < binary.MaxVarintLen64; i++ {
+		c := s[i]
+		if c < 0x80 {
+			if i == binary.MaxVarintLen64-1 && c > 1 {
+				return 0, -(i + 1) // overflow
+			}
+			return x | uint64(c)<<shift, i + 1
+		}
+		x |= uint64(c&0x7f) << shift
+		shift += 7
+	}
+	return 0, 0
 }
 
 // payload returns the record's payload, inflating it if need be, refusing
@@ -141,7 +169,7 @@ func (r *record) payload(max int) ([]byte, error) {
 	if !r.compressed {
 		return r.data, nil
 	}
-	return inflate(r.data, max)
+	return inflate(string(r.data), max)
 }
 
 var (
@@ -163,8 +191,8 @@ func deflate(data []byte) []byte {
 	return buf.Bytes()
 }
 
-func inflate(data []byte, max int) ([]byte, error) {
-	src := bytes.NewReader(data)
+func inflate(data string, max int) ([]byte, error) {
+	src := strings.NewReader(data)
 	var r io.ReadCloser
 	if pooled, ok := inflaters.Get().(io.ReadCloser); ok {
 		r = pooled
@@ -173,8 +201,7 @@ func inflate(data []byte, max int) ([]byte, error) {
 		r = flate.NewReader(src)
 	}
 	defer inflaters.Put(r)
-	out := make([]byte, 0, 4*len(data))
-	buf := bytes.NewBuffer(out)
+	buf := bytes.NewBuffer(make([]byte, 0, 3*len(data)))
 	n, err := io.Copy(buf, io.LimitReader(r, int64(max)+1))
 	if err != nil || n > int64(max) {
 		return nil, errMalformed

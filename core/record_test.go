@@ -124,6 +124,8 @@ func FuzzValidToken(f *testing.F) {
 	})
 }
 
+var sink []byte
+
 // BenchmarkRecordCodec is the CPU cost of compression: encoding (a write)
 // and decoding (a read) a ~1 KB JSON session, plain and deflated.
 func BenchmarkRecordCodec(b *testing.B) {
@@ -143,12 +145,15 @@ func BenchmarkRecordCodec(b *testing.B) {
 				_ = rec.encode(c.above)
 			}
 		})
+		stored := string(enc) // as Redis returns it
 		b.Run(c.name+"/decode", func(b *testing.B) {
 			b.ReportAllocs()
 			for i := 0; i < b.N; i++ {
-				r, err := decodeRecord(enc)
-				if err == nil {
-					_, err = r.payload(64 << 10)
+				r, tail, err := decodeRecordString(stored)
+				if err == nil && r.compressed {
+					_, err = inflate(tail, 64<<10)
+				} else {
+					sink = []byte(tail) // the adapter's own copy, as Load makes it
 				}
 				if err != nil {
 					b.Fatal(err)

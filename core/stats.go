@@ -191,7 +191,7 @@ func (s *Store) Inspect(ctx context.Context, handle string) (SessionInfo, error)
 	if err != nil {
 		return SessionInfo{}, fmt.Errorf("%w: session %s", ErrNotFound, handle)
 	}
-	rec, err := decodeRecord([]byte(raw))
+	rec, _, err := decodeRecordString(raw)
 	if err != nil {
 		return SessionInfo{}, fmt.Errorf("%w: %s: %v", ErrNotFound, handle, err)
 	}

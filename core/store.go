@@ -244,11 +244,19 @@ func (s *Store) load(ctx context.Context, token string, slide bool) (*Session, e
 		return nil, fmt.Errorf("%w: %s holds %d bytes, over the %d-byte limit", ErrNotFound, handle, size, s.opts.MaxRecordSize)
 	}
 	var data []byte
+	var savedData string
 	if saved != nil {
 		rec, fields, err = decodeHash(saved)
 		delete(saved, metaField)
-	} else if rec, err = decodeRecord([]byte(raw)); err == nil {
-		data, err = rec.payload(s.opts.MaxRecordSize)
+	} else if rec, savedData, err = decodeRecordString(raw); err == nil {
+		// Data is the adapter's to change; savedData keeps what is stored.
+		if rec.compressed {
+			if data, err = inflate(savedData, s.opts.MaxRecordSize); err == nil {
+				savedData = string(data)
+			}
+		} else {
+			data = []byte(savedData)
+		}
 	}
 	if err != nil {
 		// Not ours (or damaged): a miss, and left alone, since it is not ours to delete.
@@ -267,7 +275,7 @@ func (s *Store) load(ctx context.Context, token string, slide bool) (*Session, e
 		userAgent:   rec.userAgent,
 		remoteAddr:  rec.remoteAddr,
 		stored:      true,
-		savedData:   savedPayload(raw, rec, data),
+		savedData:   savedData,
 		savedUID:    rec.userID,
 		hash:        saved != nil,
 		savedFields: saved,
@@ -390,15 +398,6 @@ func (s *Store) SaveUntil(ctx context.Context, x *Session, expiry time.Time) err
 	return nil
 }
 
-// savedPayload is the payload as stored, as an immutable string: a slice of
-// the reply when it was stored as is, a copy when it was inflated.
-func savedPayload(raw string, rec record, data []byte) string {
-	if rec.compressed {
-		return string(data)
-	}
-	return raw[len(raw)-len(rec.data):]
-}
-
 // notWritten reports a conditional write that found its condition false:
 // SET NX/XX answers nil, the hash save script 0.
 func notWritten(c redis.Cmder) bool {
@@ -475,7 +474,7 @@ func (s *Store) DeleteToken(ctx context.Context, token string) error {
 		return fmt.Errorf("redisession: delete %s: %w", handle, err)
 	}
 	s.stats.deletes.Add(1)
-	rec, err := decodeRecord([]byte(cmd.Val()))
+	rec, _, err := decodeRecordString(cmd.Val())
 	if err != nil || rec.userID == "" {
 		return nil
 	}
