@@ -7,60 +7,15 @@
 package main
 
 import (
-	"context"
-	"errors"
-	"fmt"
-	"log"
-	"net/http"
 	"os"
-	"os/signal"
-	"syscall"
-	"time"
 
 	"github.com/gin-gonic/gin"
 	"github.com/redisession/redisession/examples/internal/demo"
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx); err != nil {
-		log.Fatal(err)
-	}
-}
-
-func run(ctx context.Context) error {
-	rdb, where, closeRedis, err := demo.OpenRedis(ctx)
-	if err != nil {
-		return err
-	}
-	defer closeRedis()
-
 	if os.Getenv(gin.EnvGinMode) == "" {
 		gin.SetMode(gin.ReleaseMode)
 	}
-	srv := &http.Server{
-		Handler:           newApp(demo.Config{Redis: rdb}),
-		ReadHeaderTimeout: 10 * time.Second,
-	}
-	ln, url, err := demo.Listen()
-	if err != nil {
-		return err
-	}
-	fmt.Print(demo.Banner("gin", url, where))
-
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	select {
-	case err := <-errc:
-		return err
-	case <-ctx.Done():
-	}
-	fmt.Println("shutting down")
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := srv.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return err
-	}
-	return nil
+	demo.Main("gin", newApp)
 }

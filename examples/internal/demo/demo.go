@@ -9,10 +9,15 @@ package demo
 import (
 	"context"
 	"crypto/rand"
+	"errors"
 	"fmt"
+	"log"
 	"net"
+	"net/http"
 	"net/url"
 	"os"
+	"os/signal"
+	"syscall"
 	"time"
 
 	"github.com/alicebob/miniredis/v2"
@@ -143,4 +148,48 @@ func (c Config) Defaults() Config {
 		c.SessionKey = SessionKey()
 	}
 	return c
+}
+
+// Main runs an example: it opens Redis (embedded unless REDIS_URL is set),
+// serves newApp on ADDR (127.0.0.1:8080 by default), prints where, and shuts
+// down cleanly on Ctrl-C or SIGTERM.
+func Main(framework string, newApp func(Config) http.Handler) {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := serve(ctx, framework, newApp); err != nil {
+		log.Fatal(err)
+	}
+}
+
+func serve(ctx context.Context, framework string, newApp func(Config) http.Handler) error {
+	rdb, where, closeRedis, err := OpenRedis(ctx)
+	if err != nil {
+		return err
+	}
+	defer closeRedis()
+
+	srv := &http.Server{
+		Handler:           newApp(Config{Redis: rdb}),
+		ReadHeaderTimeout: 10 * time.Second,
+	}
+	ln, url, err := Listen()
+	if err != nil {
+		return err
+	}
+	fmt.Print(Banner(framework, url, where))
+
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	fmt.Println("shutting down")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
 }
