@@ -14,25 +14,19 @@ import (
 // TestSwapHashLayout: the swap script behaves the same with one hash field
 // per value (ints, registered structs, flashes, delete, logout).
 func TestSwapHashLayout(t *testing.T) {
-	script := []string{"/show", "/incr", "/incr", "/show", "/cart?item=apple", "/cart?item=pear", "/show",
-		"/flash", "/flashes", "/flashes", "/del?k=cart", "/show", "/incr", "/logout", "/show", "/incr"}
-	run := func(store sessions.Store) []string {
-		ts := httptest.NewTLSServer(app(store))
-		defer ts.Close()
-		c := newClient(t, ts)
-		var out []string
-		for _, p := range script {
-			body, _ := c.get(p)
-			out = append(out, body)
+	want := runSwap(t, sessions.NewCookieStore(testKeys...))
+	for _, ser := range []gorillaredis.Serializer{gorillaredis.GobSerializer{}, gorillaredis.JSONSerializer{}} {
+		got := runSwap(t, newEnv(t, gorillaredis.Options{Core: core.Options{Layout: core.LayoutHash}, Serializer: ser}).store)
+		if _, isJSON := ser.(gorillaredis.JSONSerializer); isJSON {
+			// JSON cannot keep ints and structs: only check it runs the script.
+			if len(got) != len(swapScript) {
+				t.Errorf("JSONSerializer: %d replies", len(got))
+			}
+			continue
 		}
-		return out
-	}
-	want := run(sessions.NewCookieStore(testKeys...))
-	for _, ser := range []gorillaredis.Serializer{gorillaredis.GobSerializer{}} {
-		got := run(newEnv(t, gorillaredis.Options{Core: core.Options{Layout: core.LayoutHash}, Serializer: ser}).store)
-		for i := range script {
+		for i := range swapScript {
 			if got[i] != want[i] {
-				t.Errorf("%T: GET %s: %q on redis (hash layout), %q on CookieStore", ser, script[i], got[i], want[i])
+				t.Errorf("%T: GET %s: %q on redis (hash layout), %q on CookieStore", ser, swapScript[i], got[i], want[i])
 			}
 		}
 	}
