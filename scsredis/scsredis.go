@@ -344,7 +344,7 @@ func (s *Store) Handle(ctx context.Context, sm *scs.SessionManager) string {
 		return ""
 	}
 	if sm.HashTokenInStore {
-		token = hashToken(token)
+		token = core.Handle(token) // scs hashes exactly so: base64url(SHA-256)
 	}
 	return s.core.Handle(token)
 }

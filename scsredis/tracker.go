@@ -1,8 +1,6 @@
 package scsredis
 
 import (
-	"crypto/sha256"
-	"encoding/base64"
 	"sync"
 	"time"
 
@@ -157,10 +155,4 @@ func (t *tracker) size() int {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	return len(t.m)
-}
-
-// hashToken is what scs's HashTokenInStore hands the store for token.
-func hashToken(token string) string {
-	sum := sha256.Sum256([]byte(token))
-	return base64.RawURLEncoding.EncodeToString(sum[:])
 }
