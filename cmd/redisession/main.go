@@ -189,13 +189,20 @@ func stats(ctx context.Context, store *core.Store, out output, stderr io.Writer)
 	if st.Sessions > 0 {
 		per = (st.SessionBytes + st.IndexBytes) / st.Sessions
 	}
+	text := fmt.Sprintf("sessions\t%d\nusers\t%d\nsession memory\t%s\nindex memory\t%s\nper session\t%s (index included)\nscanned\t%d primar%s in %v (memory from %d sampled keys)\n",
+		st.Sessions, st.Users, byteSize(st.SessionBytes), byteSize(st.IndexBytes), byteSize(per),
+		st.Primaries, plural(st.Primaries, "y", "ies"), st.Took.Round(time.Millisecond), st.Sampled)
+	if st.Sampled == 0 && st.Sessions+st.Users > 0 {
+		// The server measured nothing (no MEMORY USAGE, as in an embedded
+		// test server): say so rather than print zeros.
+		text = fmt.Sprintf("sessions\t%d\nusers\t%d\nmemory\tunknown: the server does not answer MEMORY USAGE\nscanned\t%d primar%s in %v\n",
+			st.Sessions, st.Users, st.Primaries, plural(st.Primaries, "y", "ies"), st.Took.Round(time.Millisecond))
+	}
 	out.print(map[string]interface{}{
 		"sessions": st.Sessions, "users": st.Users, "session_bytes": st.SessionBytes,
 		"index_bytes": st.IndexBytes, "bytes_per_session": per, "sampled": st.Sampled,
 		"primaries": st.Primaries, "took_ms": st.Took.Milliseconds(),
-	}, fmt.Sprintf("sessions\t%d\nusers\t%d\nsession memory\t%s\nindex memory\t%s\nper session\t%s (index included)\nscanned\t%d primar%s in %v (memory from %d sampled keys)\n",
-		st.Sessions, st.Users, byteSize(st.SessionBytes), byteSize(st.IndexBytes), byteSize(per),
-		st.Primaries, plural(st.Primaries, "y", "ies"), st.Took.Round(time.Millisecond), st.Sampled))
+	}, text)
 	return nil
 }
 

@@ -55,6 +55,11 @@ func TestCommands(t *testing.T) {
 	if code != exitOK || !strings.Contains(out, "sessions") || !strings.Contains(out, "3") {
 		t.Errorf("stats: exit %d, output %q", code, out)
 	}
+	// With sessions stored, memory is measured (real server) or said to be
+	// unknown (miniredis has no MEMORY USAGE): never a made-up 0 B.
+	if strings.Contains(out, "session memory  0 B") {
+		t.Errorf("stats printed zero memory for stored sessions: %q", out)
+	}
 	code, out, _ = cli(t, flags, "--json", "stats")
 	var st map[string]float64
 	if code != exitOK || json.Unmarshal([]byte(out), &st) != nil || st["sessions"] != 3 || st["users"] != 2 {
