@@ -32,9 +32,11 @@ import (
 //	Renew                        new token, same data; the old token is dead, in Redis and in the index
 //	Logout                       the key and the index entry are gone; the old cookie is worthless
 //	Index/List                   the user's sessions with device facts, this one among them
-//	Index/PruneStale             index entries past their deadline or without a session are dropped
+//	Index/PruneStale             a listing drops entries past their deadline or naming another user's
+//	                             session, and keeps one whose session may still be on its way
 //	Index/RevokeOne              one device ends another; the other is logged out on its next request
-//	Index/RevokeForeign          a handle of another user's session cannot be revoked
+//	Index/RevokeForeign          another user's session cannot be revoked, by its handle or through
+//	                             an entry left in this user's index
 //	Index/RevokeOthers           "log out everywhere else"
 //	Index/RevokeAll              an admin ends every session of a user, and only that user's
 //	NoResurrection/*             a request in flight when its session is revoked, logged out or

@@ -327,17 +327,17 @@ func indexList(t *testing.T, p *prop) {
 
 func indexPruneStale(t *testing.T, p *prop) {
 	ctx := context.Background()
-	d := p.device(t, "a")
+	d, o := p.device(t, "a"), p.device(t, "other")
 	live := d.login(t, "u1")
+	foreign := o.login(t, "u2") // named in u1's index too: a rebind cut short
 	now := p.srv.Now().UnixMilli()
 	pastDeadline := core.Handle(core.NewToken())
-	ghost := core.Handle(core.NewToken())   // created half a lifetime ago, session gone
-	pending := core.Handle(core.NewToken()) // a login writing its index entry right now
+	inFlight := core.Handle(core.NewToken()) // a login whose session is still on its way
 	idx := p.store.IndexKey("u1")
 	err := p.raw.ZAdd(ctx, idx,
 		redis.Z{Score: float64(now - 1000), Member: pastDeadline},
-		redis.Z{Score: float64(now + p.life().Milliseconds()/2), Member: ghost},
-		redis.Z{Score: float64(now + p.life().Milliseconds()), Member: pending},
+		redis.Z{Score: float64(now + p.life().Milliseconds()/2), Member: inFlight},
+		redis.Z{Score: float64(now + p.life().Milliseconds()), Member: foreign.Handle},
 	).Err()
 	if err != nil {
 		t.Fatal(err)
@@ -349,11 +349,15 @@ func indexPruneStale(t *testing.T, p *prop) {
 	if p.indexed(t, "u1", pastDeadline) {
 		t.Errorf("Index/PruneStale: a member past its deadline is still in %s", idx)
 	}
-	if p.indexed(t, "u1", ghost) {
-		t.Errorf("Index/PruneStale: a member whose session is long gone is still in %s", idx)
+	if p.indexed(t, "u1", foreign.Handle) {
+		t.Errorf("Index/PruneStale: a member naming u2's session is still in %s", idx)
 	}
-	if !p.indexed(t, "u1", pending) {
-		t.Errorf("Index/PruneStale: a login in progress was dropped from %s", idx)
+	if !p.indexed(t, "u2", foreign.Handle) || !o.loggedIn(t) {
+		t.Errorf("Index/PruneStale: listing u1's sessions touched u2's")
+	}
+	if !p.indexed(t, "u1", inFlight) {
+		t.Errorf("Index/PruneStale: listing dropped an entry whose session may still be on its way; " +
+			"once written, that session would be outside its index")
 	}
 }
 
@@ -382,6 +386,22 @@ func revokeForeign(t *testing.T, p *prop) {
 	}
 	if !v.loggedIn(t) || !p.exists(t, rv.Handle) {
 		t.Errorf("Index/RevokeForeign: u1 ended u2's session %s", rv.Handle)
+	}
+	// An entry in u1's index naming u2's session (a rebind cut short
+	// between its steps) is not u1's to end: a revoke checks the record.
+	ctx := context.Background()
+	err := p.raw.ZAdd(ctx, p.store.IndexKey("u1"), redis.Z{Score: float64(p.srv.Now().Add(p.life()).UnixMilli()), Member: rv.Handle}).Err()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, status := a.do(t, "POST", "/revoke?h="+rv.Handle); status == http.StatusOK {
+		t.Errorf("Index/RevokeForeign: revoking u2's session through an entry in u1's index answered 200, want an error")
+	}
+	if r := a.must(t, "POST", "/revoke-user?user=u1"); r.N != 1 {
+		t.Errorf("Index/RevokeForeign: revoke-all of u1 ended %d sessions, want 1 (u1's own)", r.N)
+	}
+	if !v.loggedIn(t) || !p.exists(t, rv.Handle) || !p.indexed(t, "u2", rv.Handle) {
+		t.Errorf("Index/RevokeForeign: an entry in u1's index ended u2's session %s", rv.Handle)
 	}
 }
 

@@ -34,20 +34,44 @@
 //
 // # Revoked means revoked
 //
-// A new session is written with SET NX and a stored one with SET XX, so a
-// request that loaded a session before it was deleted, revoked or expired
-// cannot write it back: its Save returns ErrNotFound and writes nothing.
-// Renew deletes the old key first and writes the new one only if that delete
-// found it.
+// A new session is written only where no key exists and a stored one only
+// over a session of its layout, so a request that loaded a session before it
+// was deleted, revoked or expired cannot write it back: its Save returns
+// ErrNotFound and writes nothing.
+//
+// RevokeUser, RevokeOthers and RevokeSession end every session they name
+// that is alive when they start, or whose login or renewal has reached Redis
+// by then, and none of them comes back: not through a save in flight, not
+// under a new token through a renewal in flight. A revoke first marks each
+// session it is about to end in the index (the member "\x00"+id), in the
+// same script that reads the index; a renewal checks the mark of the session
+// it renews in the step that indexes the new token. It then ends each
+// session with a script that checks the record names the user (an entry left
+// in the wrong index ends nothing) and, where it finds no key, leaves a
+// tombstone (a list, a type no session has) until the entry's deadline, so a
+// login or renewal whose session is still on its way cannot create it. A
+// login whose first write reaches Redis after the revoke began is a login
+// after the revoke: it is unaffected.
+//
+// # Partial failure
+//
+// A Save or Delete that returns an error other than ErrNotFound has not
+// changed the session; the one partial state any step can leave is an index
+// entry without a session (a write cut short after the index step), which a
+// listing skips and a revoke or the entry's deadline removes. A session is
+// never outside its user's index. On one node a save that binds, unbinds or
+// renews is one script whose checks, and every command that can fail on a
+// wrong type, come before the session is written. A Renew on Cluster that
+// fails after deleting the old session leaves the user logged out.
 //
 // # Cluster
 //
 // No command spans a session key and an index key; they live in different
 // slots. The index is written before the session it names and a session is
 // deleted before its index entry, so a session never exists outside its
-// user's index. On one node the two steps share one pipeline (one round
-// trip, executed in order); a Cluster client sends pipelines to nodes in
-// parallel, so there they are sent one after the other. An index entry whose
-// session is missing is dropped when it is read, unless it is younger than a
-// few seconds: that is a login between its two steps.
+// user's index. On one node the steps of a save run as one script over both
+// keys (one round trip, atomic); a Cluster client sends them one after the
+// other, each only if the one before succeeded. A listing leaves an entry
+// whose session key is missing, since it may be a login between its two
+// steps.
 package core

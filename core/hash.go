@@ -46,33 +46,6 @@ const metaField = "\x00"
 // (empty, or starting with a NUL byte).
 var ErrFieldName = fmt.Errorf("redisession: session value name not allowed in the hash layout")
 
-// hashSaveScript writes a hash-layout session on the condition that it
-// exists (XX) or does not (NX), deletes and sets the given fields and sets
-// the absolute expiry, atomically: a half-written session, or one without a
-// TTL, cannot exist. It touches one key, so it runs on Cluster.
-//
-// KEYS[1] session key; ARGV[1] "xx" or "nx"; ARGV[2] expiry (unix ms);
-// ARGV[3] number of fields to delete; then those fields; then field, value
-// pairs to set.
-var hashSaveScript = `
-local exists = redis.call('EXISTS', KEYS[1])
-if (ARGV[1] == 'xx' and exists == 0) or (ARGV[1] == 'nx' and exists == 1) then return 0 end
-local ndel = tonumber(ARGV[3])
-if ndel > 0 then redis.call('HDEL', KEYS[1], unpack(ARGV, 4, 3 + ndel)) end
-if #ARGV > 3 + ndel then redis.call('HSET', KEYS[1], unpack(ARGV, 4 + ndel)) end
-redis.call('PEXPIREAT', KEYS[1], ARGV[2])
-return 1
-`
-
-// hashLoadScript reads a hash-layout session and, if it exists, slides its
-// expiry: one round trip, and a missing key or another type is left as it
-// is. KEYS[1] session key; ARGV[1] expiry (unix ms).
-var hashLoadScript = `
-local m = redis.call('HGETALL', KEYS[1])
-if #m > 0 then redis.call('PEXPIREAT', KEYS[1], ARGV[1]) end
-return m
-`
-
 // loadHash reads a hash-layout session, sliding its expiry to exp in the
 // same round trip when slide is set.
 func (s *Store) loadHash(ctx context.Context, key string, slide bool, exp int64) (map[string]string, error) {
@@ -81,11 +54,14 @@ func (s *Store) loadHash(ctx context.Context, key string, slide bool, exp int64)
 		err := s.client.Process(ctx, get)
 		return get.Val(), err
 	}
-	cmd := redis.NewStringSliceCmd(ctx, "eval", hashLoadScript, 1, key, exp)
-	if err := s.client.Process(ctx, cmd); err != nil {
+	cmd := hashLoadScript.cmd(ctx, []string{key}, exp)
+	if err := s.send(ctx, []redis.Cmder{cmd}); err != nil {
 		return nil, err
 	}
-	flat := cmd.Val()
+	flat, err := cmd.StringSlice()
+	if err != nil {
+		return nil, err
+	}
 	m := make(map[string]string, len(flat)/2)
 	for i := 0; i+1 < len(flat); i += 2 {
 		m[flat[i]] = flat[i+1]
@@ -121,21 +97,26 @@ func hashSize(m map[string]string) int {
 	return n
 }
 
-// hashWrite builds the save of a hash-layout session: the fields that
-// changed since it was stored (all of them for a new one) and those removed.
-func (s *Store) hashWrite(ctx context.Context, x *Session, key string, meta []byte, mode string, exp int64) (*redis.Cmd, error) {
+// maxHashFields bounds the values of a hash-layout session, so a save is
+// refused (ErrTooLarge) before anything is written rather than failing
+// half-way inside Redis.
+const maxHashFields = 1000
+
+// hashChanges returns the fields a save of a hash-layout session deletes and
+// the field/value pairs it sets (all of them for a new session, the metadata
+// first), after checking names, count and size.
+func (s *Store) hashChanges(x *Session, meta []byte) (del, set []interface{}, err error) {
 	size := len(metaField) + len(meta)
 	for k, v := range x.Fields {
 		if k == "" || strings.HasPrefix(k, metaField) {
-			return nil, fmt.Errorf("%w: %q", ErrFieldName, k)
+			return nil, nil, fmt.Errorf("%w: %q", ErrFieldName, k)
 		}
 		size += len(k) + len(v)
 	}
 	if size > s.opts.MaxRecordSize {
-		return nil, fmt.Errorf("%w: %d bytes, limit %d", ErrTooLarge, size, s.opts.MaxRecordSize)
+		return nil, nil, fmt.Errorf("%w: %d bytes, limit %d", ErrTooLarge, size, s.opts.MaxRecordSize)
 	}
-	var del []interface{}
-	set := []interface{}{metaField, meta}
+	set = []interface{}{metaField, meta}
 	for k, v := range x.Fields {
 		if old, ok := x.savedFields[k]; !x.stored || !ok || old != string(v) {
 			set = append(set, k, v)
@@ -148,11 +129,10 @@ func (s *Store) hashWrite(ctx context.Context, x *Session, key string, meta []by
 			}
 		}
 	}
-	args := make([]interface{}, 0, 7+len(del)+len(set))
-	args = append(args, "eval", hashSaveScript, 1, key, mode, exp, len(del))
-	args = append(args, del...)
-	args = append(args, set...)
-	return redis.NewCmd(ctx, args...), nil
+	if n := len(x.Fields) + len(del); n > maxHashFields {
+		return nil, nil, fmt.Errorf("%w: %d values set or deleted, limit %d", ErrTooLarge, n, maxHashFields)
+	}
+	return del, set, nil
 }
 
 // fieldsModified reports whether Fields differ from what is stored.

@@ -5,40 +5,11 @@ import (
 	"fmt"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 )
-
-// indexGrace is how long an index member may point at a session key that does
-// not exist yet. A login writes the index before the session (on Cluster in
-// two round trips), so a missing key younger than this is a login in
-// progress, not a stale entry. It is a tenth of the lifetime when that is
-// shorter, so very short lifetimes (tests) still clean up.
-const indexGrace = 10 * time.Second
-
-func (s *Store) grace() int64 {
-	g := indexGrace.Milliseconds()
-	if l := s.opts.Lifetime.Milliseconds() / 10; l < g {
-		g = l
-	}
-	return g
-}
-
-// indexAddScript adds one session to a user's index, prunes members past
-// their deadline, and sets the index to expire with its latest member. It
-// touches only the index key, so it runs on Cluster.
-var indexAddScript = `
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[3])
-redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
-local top = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
-redis.call('PEXPIREAT', KEYS[1], string.format('%d', tonumber(top[2])))
-return 1
-`
-
-func (s *Store) indexAdd(ctx context.Context, userID, id string, deadline, now int64) redis.Cmder {
-	return redis.NewCmd(ctx, "eval", indexAddScript, 1, s.indexKey(userID), id, deadline, now)
-}
 
 // SessionInfo describes one of a user's sessions, for a device list. It
 // carries the public handle, never the token.
@@ -75,7 +46,7 @@ func (s *Store) members(ctx context.Context, userID string) ([]member, error) {
 	out := make([]member, 0, len(rng.Val()))
 	for _, z := range rng.Val() {
 		id, ok := z.Member.(string)
-		if !ok {
+		if !ok || strings.HasPrefix(id, markerPrefix) {
 			continue
 		}
 		out = append(out, member{id: id, score: int64(z.Score)})
@@ -83,26 +54,15 @@ func (s *Store) members(ctx context.Context, userID string) ([]member, error) {
 	return out, nil
 }
 
-// handleOf returns the public handle of an index member.
-func (s *Store) handleOf(id string) string {
-	if s.opts.StoreRawTokens {
-		return hashToken(id)
-	}
-	return id
-}
-
-// pending reports whether a member with no session key may be a login still
-// in progress (see indexGrace), judged by the creation time its deadline
-// implies.
-func (s *Store) pending(m member, now int64) bool {
-	created := m.score - s.opts.Lifetime.Milliseconds()
-	return now-created < s.grace()
-}
-
 // UserSessions lists a user's live sessions with their device facts, most
 // recently active first, in two round trips whatever their number (index,
-// then every record in one pipeline). Entries whose session is gone are
-// dropped from the index on the way (a third round trip, only then).
+// then every record in one pipeline). Entries that name a session of
+// another user, or one past its deadline, are dropped from the index on the
+// way (a third round trip, only then). An entry whose session key is
+// missing is left: it may be a login or renewal whose session is still on
+// its way (Cluster writes the index first), and dropping it would leave that
+// session outside its index. Such entries go when their deadline passes or
+// at the next revoke, which leaves a tombstone in their place.
 func (s *Store) UserSessions(ctx context.Context, userID string) ([]SessionInfo, error) {
 	ms, err := s.members(ctx, userID)
 	if err != nil || len(ms) == 0 {
@@ -125,10 +85,7 @@ func (s *Store) UserSessions(ctx context.Context, userID string) ([]SessionInfo,
 	var stale []string
 	for i, m := range ms {
 		raw, err := gets[i].Result()
-		if err != nil { // gone
-			if !s.pending(m, now) {
-				stale = append(stale, m.id)
-			}
+		if err != nil { // no session (yet), or a tombstone
 			continue
 		}
 		rec, _, err := decodeRecordString(raw)
@@ -136,7 +93,7 @@ func (s *Store) UserSessions(ctx context.Context, userID string) ([]SessionInfo,
 			stale = append(stale, m.id)
 			continue
 		}
-		info := s.info(s.handleOf(m.id), rec, ttls[i].Val(), now)
+		info := s.info(m.id, rec, ttls[i].Val(), now)
 		out = append(out, info)
 	}
 	if len(stale) > 0 {
@@ -176,81 +133,90 @@ func (s *Store) info(handle string, rec record, ttl time.Duration, now int64) Se
 
 // RevokeSession ends one of the user's sessions, named by its public handle.
 // A handle that is not one of this user's sessions returns ErrNotFound, so a
-// user can never end someone else's session by guessing.
+// user can never end someone else's session by guessing, nor through an
+// index entry left pointing at another user's session: the session's own
+// record must name the user. When it returns nil the session is dead and a
+// renewal of it in flight cannot bring it back under a new token.
 func (s *Store) RevokeSession(ctx context.Context, userID, handle string) error {
 	if !ValidHandle(handle) {
 		return fmt.Errorf("%w: malformed handle", ErrNotFound)
 	}
-	ms, err := s.members(ctx, userID)
-	if err != nil {
-		return err
+	n, err := s.revoke(ctx, userID, "one", handle)
+	if err == nil && n == 0 {
+		err = fmt.Errorf("%w: session %s of user %q", ErrNotFound, handle, userID)
 	}
-	for _, m := range ms {
-		if s.handleOf(m.id) == handle {
-			n, err := s.revoke(ctx, userID, []member{m})
-			if err == nil && n == 0 {
-				err = fmt.Errorf("%w: session %s of user %q", ErrNotFound, handle, userID)
-			}
-			return err
-		}
-	}
-	return fmt.Errorf("%w: session %s of user %q", ErrNotFound, handle, userID)
+	return err
 }
 
 // RevokeUser ends every session of the user (password change, disabled
 // account, admin action) and returns how many it ended. It costs three round
 // trips whatever the number of sessions and never scans the keyspace.
+//
+// Every session that is alive when it starts, or whose login or renewal has
+// reached Redis by then, is dead when it returns, and a request still in
+// flight with one of them cannot write it back, under its token or a new
+// one. A login whose first write reaches Redis after the revoke began is
+// unaffected.
 func (s *Store) RevokeUser(ctx context.Context, userID string) (int, error) {
-	return s.RevokeOthers(ctx, userID, "")
+	return s.revoke(ctx, userID, "all", "")
 }
 
 // RevokeOthers ends every session of the user except the one with handle
-// keep ("log out everywhere else") and returns how many it ended.
+// keep ("log out everywhere else") and returns how many it ended, with
+// RevokeUser's guarantee for the others.
 func (s *Store) RevokeOthers(ctx context.Context, userID, keep string) (int, error) {
-	ms, err := s.members(ctx, userID)
-	if err != nil {
-		return 0, err
-	}
-	kill := ms[:0]
-	for _, m := range ms {
-		if keep == "" || s.handleOf(m.id) != keep {
-			kill = append(kill, m)
-		}
-	}
-	return s.revoke(ctx, userID, kill)
+	return s.revoke(ctx, userID, "all", keep)
 }
 
-// revoke deletes the sessions, then removes from the index the members it
-// deleted and those long gone. A member whose key did not exist and that is
-// young enough to be a login in progress stays: removing it could leave that
-// session, once written, outside its user's index.
-func (s *Store) revoke(ctx context.Context, userID string, ms []member) (int, error) {
-	if len(ms) == 0 {
-		return 0, nil
-	}
-	dels := make([]redis.Cmder, len(ms))
-	for i, m := range ms {
-		dels[i] = redis.NewIntCmd(ctx, "del", s.sessionKeyForID(m.id))
-	}
-	if err := s.send(ctx, dels); err != nil {
+// revoke ends the sessions in userID's index that mode names ("one": the
+// id; "all": every one but the id) in three round trips:
+//
+//  1. one script on the index prunes it, marks every session to end as
+//     revoked (the member "\x00"+id) and returns them. From here on a
+//     renewal of one of them is refused where it indexes its new token.
+//  2. one script per session deletes it if its record names the user; where
+//     there is no key it leaves a tombstone until the entry's deadline, so a
+//     login or renewal whose index entry was written but whose session is
+//     still on its way cannot create it.
+//  3. the entries are removed from the index, with the marks of the sessions
+//     it deleted (a renewal of those finds its old session gone anyway);
+//     the marks of the missing ones stay until their deadline.
+func (s *Store) revoke(ctx context.Context, userID, mode, id string) (int, error) {
+	idx := s.indexKey(userID)
+	begin := revokeBeginScript.cmd(ctx, []string{idx}, s.nowMillis(), mode, id)
+	if err := s.send(ctx, []redis.Cmder{begin}); err != nil {
 		return 0, fmt.Errorf("redisession: revoke sessions of user %q: %w", userID, err)
 	}
-	now := s.nowMillis()
+	pairs, err := begin.StringSlice()
+	if err != nil {
+		return 0, fmt.Errorf("redisession: revoke sessions of user %q: %w", userID, err)
+	}
+	if len(pairs) == 0 {
+		return 0, nil
+	}
+	kills := make([]redis.Cmder, 0, len(pairs)/2)
+	for i := 0; i+1 < len(pairs); i += 2 {
+		kills = append(kills, killScript.cmd(ctx, []string{s.sessionKeyForID(pairs[i])}, userID, pairs[i+1]))
+	}
+	if err := s.send(ctx, kills); err != nil {
+		return 0, fmt.Errorf("redisession: revoke sessions of user %q: %w", userID, err)
+	}
 	n := 0
-	var gone []string
-	for i, m := range ms {
-		if dels[i].(*redis.IntCmd).Val() > 0 {
+	done := make([]interface{}, 0, len(pairs))
+	for i, k := range kills {
+		member := pairs[2*i]
+		done = append(done, member)
+		switch v, _ := k.(*redis.Cmd).Int64(); v {
+		case 1:
 			n++
-			gone = append(gone, m.id)
-		} else if !s.pending(m, now) {
-			gone = append(gone, m.id)
+			done = append(done, markerPrefix+member)
+		case -1: // another user's session, or not ours: not this user's to end
+			done = append(done, markerPrefix+member)
 		}
 	}
 	s.stats.revokes.Add(uint64(n))
-	if len(gone) > 0 {
-		if err := s.client.ZRem(ctx, s.indexKey(userID), toArgs(gone)...).Err(); err != nil {
-			return n, fmt.Errorf("redisession: unindex sessions of user %q: %w", userID, err)
-		}
+	if err := s.client.ZRem(ctx, idx, done...).Err(); err != nil {
+		return n, fmt.Errorf("redisession: unindex sessions of user %q: %w", userID, err)
 	}
 	return n, nil
 }

@@ -12,13 +12,13 @@ import (
 
 // TestErrorsNameNoToken: the store logs nothing, and every error it returns
 // names a session by its handle, never by its token: with Redis down, and
-// with malformed data under a session key, in either key mode.
+// with malformed data under a session key.
 func TestErrorsNameNoToken(t *testing.T) {
-	for _, raw := range []bool{false, true} {
-		t.Run(map[bool]string{false: "hashed keys", true: "StoreRawTokens"}[raw], func(t *testing.T) {
+	{
+		{
 			ctx := context.Background()
 			srv := redistest.Start(t)
-			opts := core.Options{Prefix: srv.Prefix, Now: srv.Now, StoreRawTokens: raw, MaxRecordSize: 1024}
+			opts := core.Options{Prefix: srv.Prefix, Now: srv.Now, MaxRecordSize: 1024}
 			up := core.New(srv.NewClient(t, nil), opts)
 			down := core.New(redistest.Down(t), opts)
 
@@ -60,9 +60,6 @@ func TestErrorsNameNoToken(t *testing.T) {
 			tok := core.NewToken()
 			tokens = append(tokens, tok)
 			key := up.SessionKey(core.Handle(tok))
-			if raw {
-				key = srv.Prefix + "session:" + tok
-			}
 			for what, put := range map[string]func() error{
 				"garbage":    func() error { return c.Set(ctx, key, "\xb1\xff\xff garbage", time.Hour).Err() },
 				"oversized":  func() error { return c.Set(ctx, key, "\xb1"+strings.Repeat("x", 2048), time.Hour).Err() },
@@ -85,7 +82,7 @@ func TestErrorsNameNoToken(t *testing.T) {
 			check("Save with a user id too long", up.Save(ctx, big))
 			_, err = up.NewSessionWithToken("not a token "+tok, core.Device{})
 			check("NewSessionWithToken with a malformed token", err)
-		})
+		}
 	}
 }
 

@@ -48,12 +48,6 @@ type Options struct {
 	// per read. Zero means 512 bytes; negative means never compress.
 	CompressAbove int
 
-	// StoreRawTokens keys sessions by the token itself instead of its SHA-256.
-	// Leave it false: with hashing a dump, a replica or MONITOR shows no token
-	// that could be replayed as a cookie. It exists for stores whose framework
-	// must find sessions by raw token.
-	StoreRawTokens bool
-
 	// ValidToken replaces the token shape check (43 characters of base64url)
 	// for frameworks that mint tokens of their own shape, such as scs with
 	// HashTokenInStore (64 hex digits). Tokens longer than 256 bytes are

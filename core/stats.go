@@ -175,8 +175,7 @@ func globEscape(s string) string {
 }
 
 // Inspect returns what the store knows of the session with handle: its
-// metadata, never its token or payload. It needs sessions keyed by handle
-// (the default); with StoreRawTokens it returns ErrNotFound.
+// metadata, never its token or payload.
 func (s *Store) Inspect(ctx context.Context, handle string) (SessionInfo, error) {
 	key := s.SessionKey(handle)
 	if key == "" {
@@ -201,7 +200,7 @@ func (s *Store) Inspect(ctx context.Context, handle string) (SessionInfo, error)
 
 // RevokeHandle ends the session with handle whoever it belongs to (an
 // operator's action; users revoke through RevokeSession, which checks the
-// session is theirs). It needs sessions keyed by handle (the default).
+// session is theirs).
 func (s *Store) RevokeHandle(ctx context.Context, handle string) error {
 	info, err := s.Inspect(ctx, handle)
 	if err != nil {

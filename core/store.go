@@ -205,7 +205,7 @@ func (s *Store) load(ctx context.Context, token string, slide bool) (*Session, e
 	}
 	s.stats.loads.Add(1)
 	handle := hashToken(token)
-	key := s.sessionKeyForID(s.idOf(token, handle))
+	key := s.sessionKeyForID(handle)
 	now := s.nowMillis()
 	exp := now + s.opts.IdleTimeout.Milliseconds()
 	var (
@@ -309,10 +309,12 @@ func (s *Store) load(ctx context.Context, token string, slide bool) (*Session, e
 // round trip (its expiry already slid when it was loaded).
 //
 // Save never re-creates a session that is gone: a stored session is written
-// with SET XX, so if it was deleted, revoked or expired after it was loaded,
-// nothing is written and Save returns ErrNotFound. A new session is written
-// with SET NX. Binding to a user (UserID changed) updates the user's index
-// before the session is written, in the same round trip on a single node.
+// only over its existing key, so if it was deleted, revoked or expired after
+// it was loaded, nothing is written and Save returns ErrNotFound. A new
+// session is written only where no key exists. Binding to a user (UserID
+// changed) updates the user's index in the same step on a single node (one
+// round trip, one script), and before the session on Cluster. A Save that
+// returns any other error has not written the session.
 func (s *Store) Save(ctx context.Context, x *Session) error {
 	return s.SaveUntil(ctx, x, time.Time{})
 }
@@ -344,44 +346,37 @@ func (s *Store) SaveUntil(ctx context.Context, x *Session, expiry time.Time) err
 	if x.stored && !x.Modified() {
 		return s.touch(ctx, x, exp, expiry.IsZero())
 	}
-	b, err := s.encode(x, now)
+	w, err := s.prepare(x, now, exp)
 	if err != nil {
 		return err
-	}
-	key := s.sessionKey(x)
-	id := x.id(s)
-	var bind, set, unbind []redis.Cmder
-	if x.UserID != "" && (!x.stored || x.UserID != x.savedUID) {
-		bind = append(bind, s.indexAdd(ctx, x.UserID, id, x.deadline, now))
 	}
 	mode := "nx"
 	if x.stored {
 		mode = "xx"
 	}
-	var setCmd redis.Cmder
-	if x.hash {
-		if setCmd, err = s.hashWrite(ctx, x, key, b, mode, exp); err != nil {
-			return err
-		}
-	} else {
-		setCmd = redis.NewStatusCmd(ctx, "set", key, b, mode, "pxat", exp)
+	var bind, unbind string
+	if x.UserID != "" && (!x.stored || x.UserID != x.savedUID) {
+		bind = x.UserID
 	}
-	set = append(set, setCmd)
 	if x.stored && x.savedUID != "" && x.savedUID != x.UserID {
-		unbind = append(unbind, redis.NewIntCmd(ctx, "zrem", s.indexKey(x.savedUID), id))
+		unbind = x.savedUID
 	}
-	if err := s.exec(ctx, bind, set, unbind); err != nil {
+	ok, err := s.write(ctx, x.handle, mode, bind, unbind, w)
+	if err != nil {
 		return fmt.Errorf("redisession: save %s: %w", x.Handle(), err)
 	}
-	if notWritten(setCmd) {
-		// Deleted or revoked since it was loaded: stay dead. Take back the
-		// index entry this save may have added.
-		if len(bind) > 0 {
-			_ = s.client.Process(ctx, redis.NewIntCmd(ctx, "zrem", s.indexKey(x.UserID), id))
-		}
+	if !ok {
+		// Deleted or revoked since it was loaded, or (a create) the key is
+		// taken: stay dead, and leave whatever holds the key alone.
 		x.stored, x.gone = false, true
 		return fmt.Errorf("%w: %s was deleted before it could be saved", ErrNotFound, x.Handle())
 	}
+	s.saved(x, now, exp)
+	return nil
+}
+
+// saved records a successful write in x.
+func (s *Store) saved(x *Session, now, exp int64) {
 	if !x.stored {
 		s.stats.creates.Add(1)
 	}
@@ -395,20 +390,35 @@ func (s *Store) SaveUntil(ctx context.Context, x *Session, expiry time.Time) err
 		x.savedData = string(x.Data)
 	}
 	x.savedUID = x.UserID
-	return nil
 }
 
-// notWritten reports a conditional write that found its condition false:
-// SET NX/XX answers nil, the hash save script 0.
-func notWritten(c redis.Cmder) bool {
-	if c.Err() == redis.Nil {
-		return true
+// pending is a session write ready to send: what the write step of the
+// scripts takes (see write in scripts.go).
+type pending struct {
+	deadline, now int64
+	args          []interface{} // expiry, layout, then the record or the field changes
+}
+
+// prepare checks and encodes x for a write, before anything is sent: a
+// session that cannot be written fails here, with nothing changed in Redis.
+func (s *Store) prepare(x *Session, now, exp int64) (pending, error) {
+	b, err := s.encode(x, now)
+	if err != nil {
+		return pending{}, err
 	}
-	if cmd, ok := c.(*redis.Cmd); ok {
-		n, err := cmd.Int64()
-		return err == nil && n == 0
+	w := pending{deadline: x.deadline, now: now}
+	if !x.hash {
+		w.args = []interface{}{exp, "s", b}
+		return w, nil
 	}
-	return false
+	del, set, err := s.hashChanges(x, b)
+	if err != nil {
+		return pending{}, err
+	}
+	w.args = make([]interface{}, 0, 3+len(del)+len(set))
+	w.args = append(w.args, exp, "h", len(del))
+	w.args = append(append(w.args, del...), set...)
+	return w, nil
 }
 
 // encode returns the record x would be written as, or why it cannot be.
@@ -429,6 +439,58 @@ func (s *Store) encode(x *Session, now int64) ([]byte, error) {
 		return nil, fmt.Errorf("%w: %d bytes, limit %d", ErrTooLarge, n, s.opts.MaxRecordSize)
 	}
 	return rec.encode(s.opts.CompressAbove), nil
+}
+
+// write sends a save: the session key of id written under mode ("nx": only
+// where no key exists; "xx": only over a session of this layout), added to
+// bind's index and removed from unbind's ("" for neither). It reports
+// whether the session was written. On one node it is one script; on
+// Cluster the index is written first, then the session, then the old
+// index, each only if the step before it succeeded.
+func (s *Store) write(ctx context.Context, id, mode, bind, unbind string, w pending) (bool, error) {
+	key := s.sessionKeyForID(id)
+	if !s.ordered {
+		keys := []string{key}
+		add, rm := "0", 0
+		if bind != "" {
+			keys, add = append(keys, s.indexKey(bind)), "1"
+		}
+		if unbind != "" {
+			keys = append(keys, s.indexKey(unbind))
+			rm = len(keys)
+		}
+		cmd := saveScript.cmd(ctx, keys, append([]interface{}{mode, id, w.deadline, add, rm, w.now}, w.args...)...)
+		if err := s.send(ctx, []redis.Cmder{cmd}); err != nil {
+			return false, err
+		}
+		return cmd.Val() == int64(1), nil
+	}
+	if bind != "" {
+		if _, err := s.indexAdd(ctx, bind, id, "", w); err != nil {
+			return false, err
+		}
+	}
+	cmd := saveScript.cmd(ctx, []string{key}, append([]interface{}{mode, id, w.deadline, "0", 0, w.now}, w.args...)...)
+	if err := s.send(ctx, []redis.Cmder{cmd}); err != nil || cmd.Val() != int64(1) {
+		return false, err
+	}
+	if unbind != "" {
+		// The session now names another user: an entry left behind by a
+		// failure here is dropped when it is next read (foreign).
+		_ = s.send(ctx, []redis.Cmder{redis.NewIntCmd(ctx, "zrem", s.indexKey(unbind), id)})
+	}
+	return true, nil
+}
+
+// indexAdd adds id to userID's index (Cluster's first step of a bind or a
+// renewal); with renewOf set it refuses, reporting false, when that id is
+// marked revoked.
+func (s *Store) indexAdd(ctx context.Context, userID, id, renewOf string, w pending) (bool, error) {
+	cmd := indexAddScript.cmd(ctx, []string{s.indexKey(userID)}, id, w.deadline, w.now, renewOf)
+	if err := s.send(ctx, []redis.Cmder{cmd}); err != nil {
+		return false, err
+	}
+	return cmd.Val() == int64(1), nil
 }
 
 // Delete removes the session and its index entry in one round trip (logout).
@@ -452,14 +514,16 @@ func (s *Store) DeleteToken(ctx context.Context, token string) error {
 		s.stats.rejected.Add(1)
 		return nil
 	}
-	handle := hashToken(token)
-	id := s.idOf(token, handle)
+	id := hashToken(token)
 	key := s.sessionKeyForID(id)
 	var cmd *redis.StringCmd
 	var err error
 	if s.opts.Layout == LayoutHash {
 		cmd = s.metaCmd(ctx, key)
-		err = s.send(ctx, []redis.Cmder{cmd, redis.NewIntCmd(ctx, "del", key)})
+		err = s.send(ctx, []redis.Cmder{cmd})
+		if err == nil && cmd.Err() == nil {
+			err = s.send(ctx, []redis.Cmder{redis.NewIntCmd(ctx, "del", key)})
+		}
 		if err == nil {
 			err = cmd.Err()
 		}
@@ -467,11 +531,11 @@ func (s *Store) DeleteToken(ctx context.Context, token string) error {
 		cmd = redis.NewStringCmd(ctx, "getdel", key)
 		err = s.client.Process(ctx, cmd)
 	}
-	if err == redis.Nil {
-		return nil
+	if err == redis.Nil || isWrongType(err) {
+		return nil // no session, or a tombstone or data that is not ours: left alone
 	}
 	if err != nil {
-		return fmt.Errorf("redisession: delete %s: %w", handle, err)
+		return fmt.Errorf("redisession: delete %s: %w", id, err)
 	}
 	s.stats.deletes.Add(1)
 	rec, _, err := decodeRecordString(cmd.Val())
@@ -479,7 +543,7 @@ func (s *Store) DeleteToken(ctx context.Context, token string) error {
 		return nil
 	}
 	if err := s.client.Process(ctx, redis.NewIntCmd(ctx, "zrem", s.indexKey(rec.userID), id)); err != nil {
-		return fmt.Errorf("redisession: unindex %s: %w", handle, err)
+		return fmt.Errorf("redisession: unindex %s: %w", id, err)
 	}
 	return nil
 }
@@ -488,42 +552,129 @@ func (s *Store) DeleteToken(ctx context.Context, token string) error {
 // (regenerate on login or privilege change). The data, user, creation time
 // and deadline carry over: renewing does not extend the absolute lifetime.
 //
-// The old session is deleted first and the new one written only if that
-// delete found it, so a session revoked while the request ran is not brought
-// back under a new name: Renew then returns ErrNotFound. Two round trips for
-// a stored session; none for a new one.
+// The new session is written only if the old one still exists and has not
+// been marked revoked, so a session deleted or revoked while the request ran
+// is not brought back under a new name: Renew then returns ErrNotFound. On
+// a single node this is one script (one round trip) and a failed Renew
+// leaves the session as it was. On Cluster it takes four steps (index the
+// new token, delete the old session, write the new one, unindex the old
+// token); an error after the second leaves the user logged out, never a
+// session outside its index. None for a session not yet stored.
 func (s *Store) Renew(ctx context.Context, x *Session) error {
 	if x.gone {
 		return fmt.Errorf("%w: %s was revoked", ErrNotFound, x.Handle())
 	}
-	wasStored := x.stored
-	if wasStored {
-		// Refuse what the new session could not be written as before the
-		// old one is deleted: a failed renew must not lose the session.
-		if _, err := s.encode(x, s.nowMillis()); err != nil {
-			return err
-		}
-		del := redis.NewIntCmd(ctx, "del", s.sessionKey(x))
-		var unbind []redis.Cmder
-		if x.savedUID != "" {
-			unbind = append(unbind, redis.NewIntCmd(ctx, "zrem", s.indexKey(x.savedUID), x.id(s)))
-		}
-		if err := s.exec(ctx, []redis.Cmder{del}, unbind); err != nil {
-			return fmt.Errorf("redisession: renew %s: %w", x.Handle(), err)
-		}
-		x.stored = false
-		x.savedUID = ""
-		if del.Val() == 0 {
-			x.gone = true
-			return fmt.Errorf("%w: %s was deleted before it could be renewed", ErrNotFound, x.Handle())
-		}
-	}
-	x.setToken(NewToken())
-	s.stats.renews.Add(1)
-	if !wasStored {
+	if !x.stored {
+		x.setToken(NewToken())
+		s.stats.renews.Add(1)
 		return nil
 	}
-	return s.Save(ctx, x)
+	now := s.nowMillis()
+	exp := now + s.opts.IdleTimeout.Milliseconds()
+	if exp > x.deadline {
+		exp = x.deadline
+	}
+	if exp <= now {
+		return s.SaveUntil(ctx, x, fromMillis(now)) // past its deadline: gone
+	}
+	// Everything that could make the new session unwritable is refused
+	// before anything is sent: a failed renew must not lose the session.
+	w, err := s.prepareNew(x, now, exp)
+	if err != nil {
+		return err
+	}
+	oldID, newToken := x.handle, NewToken()
+	newID := hashToken(newToken)
+	res, err := s.rotate(ctx, oldID, newID, x.savedUID, x.UserID, w)
+	if err != nil {
+		return fmt.Errorf("redisession: renew %s: %w", x.Handle(), err)
+	}
+	if res != 1 {
+		x.stored, x.gone = false, true
+		return fmt.Errorf("%w: %s was deleted or revoked before it could be renewed", ErrNotFound, x.Handle())
+	}
+	x.setToken(newToken)
+	x.stored = false // a create, for the counters
+	s.saved(x, now, exp)
+	s.stats.renews.Add(1)
+	return nil
+}
+
+// prepareNew is prepare for x written afresh under a new id (every field
+// set, none to delete).
+func (s *Store) prepareNew(x *Session, now, exp int64) (pending, error) {
+	stored := x.stored
+	x.stored = false
+	defer func() { x.stored = stored }()
+	return s.prepare(x, now, exp)
+}
+
+// rotate moves a session from oldID (indexed under oldUID, "" for none) to
+// newID (indexed under newUID). It returns 1 when done, 0 when the old
+// session was gone or marked revoked, -1 when newID was taken.
+func (s *Store) rotate(ctx context.Context, oldID, newID, oldUID, newUID string, w pending) (int64, error) {
+	newKey, oldKey := s.sessionKeyForID(newID), s.sessionKeyForID(oldID)
+	if !s.ordered {
+		keys := []string{newKey, oldKey}
+		unindex, add := "0", 0
+		if oldUID != "" {
+			keys, unindex = append(keys, s.indexKey(oldUID)), "1"
+		}
+		if newUID != "" {
+			if newUID != oldUID {
+				keys = append(keys, s.indexKey(newUID))
+			}
+			add = len(keys)
+		}
+		cmd := renewScript.cmd(ctx, keys, append([]interface{}{newID, oldID, w.deadline, unindex, add, w.now}, w.args...)...)
+		if err := s.send(ctx, []redis.Cmder{cmd}); err != nil {
+			return 0, err
+		}
+		n, _ := cmd.Int64()
+		return n, nil
+	}
+	// Cluster. 1: index the new id, refused if the old one is marked
+	// revoked (a revoke that starts later sees the new id and ends it).
+	if oldUID != "" && oldUID != newUID {
+		marked := redis.NewFloatCmd(ctx, "zscore", s.indexKey(oldUID), markerPrefix+oldID)
+		if err := s.send(ctx, []redis.Cmder{marked}); err != nil {
+			return 0, err
+		}
+		if marked.Err() == nil {
+			return 0, nil
+		}
+	}
+	if newUID != "" {
+		renewOf := ""
+		if newUID == oldUID {
+			renewOf = oldID
+		}
+		if ok, err := s.indexAdd(ctx, newUID, newID, renewOf, w); err != nil || !ok {
+			return 0, err
+		}
+	}
+	// 2: the old session must still exist.
+	del := redis.NewIntCmd(ctx, "del", oldKey)
+	if err := s.send(ctx, []redis.Cmder{del}); err != nil {
+		return 0, err
+	}
+	if del.Val() == 0 {
+		return 0, nil
+	}
+	// 3: the new session, only where no key is (a tombstone left by a
+	// revoke since step 1 stops it).
+	set := saveScript.cmd(ctx, []string{newKey}, append([]interface{}{"nx", newID, w.deadline, "0", 0, w.now}, w.args...)...)
+	if err := s.send(ctx, []redis.Cmder{set}); err != nil {
+		return 0, err
+	}
+	if set.Val() != int64(1) {
+		return 0, nil
+	}
+	// 4: the old id's entry; one left behind is an entry without a session.
+	if oldUID != "" {
+		_ = s.send(ctx, []redis.Cmder{redis.NewIntCmd(ctx, "zrem", s.indexKey(oldUID), oldID)})
+	}
+	return 1, nil
 }
 
 // touch handles a save of unchanged data. With the default expiry after a
@@ -551,7 +702,7 @@ func (s *Store) remove(ctx context.Context, x *Session) error {
 	del := []redis.Cmder{redis.NewIntCmd(ctx, "del", s.sessionKey(x))}
 	var unbind []redis.Cmder
 	if x.savedUID != "" {
-		unbind = append(unbind, redis.NewIntCmd(ctx, "zrem", s.indexKey(x.savedUID), x.id(s)))
+		unbind = append(unbind, redis.NewIntCmd(ctx, "zrem", s.indexKey(x.savedUID), x.handle))
 	}
 	x.stored, x.gone = false, true
 	return s.exec(ctx, del, unbind)
@@ -615,18 +766,7 @@ func hashToken(token string) string {
 	return base64.RawURLEncoding.EncodeToString(sum[:])
 }
 
-// idOf is what a session is keyed by: its handle, or the raw token when
-// Options.StoreRawTokens is set.
-func (s *Store) idOf(token, handle string) string {
-	if s.opts.StoreRawTokens {
-		return token
-	}
-	return handle
-}
-
-func (x *Session) id(s *Store) string { return s.idOf(x.token, x.handle) }
-
-func (s *Store) sessionKey(x *Session) string { return s.sessionKeyForID(x.id(s)) }
+func (s *Store) sessionKey(x *Session) string { return s.sessionKeyForID(x.handle) }
 
 func (s *Store) sessionKeyForID(id string) string {
 	return s.opts.Prefix + "session:" + id
@@ -637,10 +777,9 @@ func (s *Store) indexKey(userID string) string {
 }
 
 // SessionKey returns the Redis key of the session with the given handle, for
-// tools and tests that inspect Redis directly; "" when the store keys
-// sessions by raw token, since a handle cannot name those keys.
+// tools and tests that inspect Redis directly; "" for a malformed handle.
 func (s *Store) SessionKey(handle string) string {
-	if s.opts.StoreRawTokens || !ValidHandle(handle) {
+	if !ValidHandle(handle) {
 		return ""
 	}
 	return s.sessionKeyForID(handle)

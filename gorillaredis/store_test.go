@@ -241,8 +241,8 @@ func TestUnchangedSaveWritesNothing(t *testing.T) {
 	}
 	e.count.Reset()
 	c.get("/incr")
-	if cmds := e.count.Commands(); cmds["set"] != 1 {
-		t.Fatalf("a changed value was not written: %v", cmds)
+	if cmds := e.count.Commands(); cmds["set"]+cmds["eval"] != 1 {
+		t.Fatalf("a changed value was not written (one SET or save script): %v", cmds)
 	}
 }
 

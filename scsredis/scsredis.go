@@ -112,8 +112,8 @@ type Options struct {
 	// Core configures the engine: key prefix, size limit, user key ("user_id"
 	// by default), the absolute lifetime cap (24 h by default; keep it ≥
 	// sm.Lifetime) and IdleTimeout (used only to estimate "last seen" in
-	// device lists; set it to sm.IdleTimeout). StoreRawTokens and ValidToken
-	// are set by New.
+	// device lists; set it to sm.IdleTimeout). ValidToken is
+	// set by New.
 	Core core.Options
 
 	// Codec decodes session blobs to find the user and to tell unchanged
@@ -144,7 +144,6 @@ var (
 // failover client or a Cluster client. The client stays the caller's.
 func New(client redis.UniversalClient, opts Options) *Store {
 	co := opts.Core
-	co.StoreRawTokens = false
 	co.ValidToken = nil
 	if opts.Codec == nil {
 		opts.Codec = scs.GobCodec{}

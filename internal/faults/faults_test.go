@@ -211,6 +211,12 @@ func TestFull(t *testing.T) {
 	if err := store.Save(ctx, keep); err != nil {
 		t.Fatal(err)
 	}
+	// An entry whose session never arrived: the revoke below must leave a
+	// tombstone for it even though Redis is full.
+	ghost := store.NewSession(core.Device{})
+	if err := client.ZAdd(ctx, store.IndexKey("u1"), redis.Z{Score: float64(ghost.Deadline().UnixMilli()), Member: ghost.Handle()}).Err(); err != nil {
+		t.Fatal(err)
+	}
 	var werr error
 	for i := 0; i < 100000 && werr == nil; i++ {
 		x := store.NewSession(core.Device{})
@@ -233,5 +239,15 @@ func TestFull(t *testing.T) {
 		t.Errorf("login into a full Redis succeeded")
 	} else if list, _ := store.UserSessions(ctx, "u2"); len(list) != 0 {
 		t.Errorf("a failed login left a listed session: %v", list)
+	}
+	// Revocation frees memory: it must work on a full server.
+	if n, err := store.RevokeUser(ctx, "u1"); err != nil || n != 1 {
+		t.Errorf("RevokeUser on a full Redis = %d, %v; want 1, nil", n, err)
+	}
+	if _, err := store.Load(ctx, keep.Token()); err == nil {
+		t.Errorf("a session revoked on a full Redis still loads")
+	}
+	if typ, _ := client.Type(ctx, store.SessionKey(ghost.Handle())).Result(); typ != "list" {
+		t.Errorf("no tombstone for the entry without a session on a full Redis (key type %q)", typ)
 	}
 }

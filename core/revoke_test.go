@@ -1,0 +1,394 @@
+package core_test
+
+import (
+	"context"
+	"errors"
+	"os"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/redisession/redisession/core"
+)
+
+// modes runs a test with the store sending its steps as on this server and
+// as on Cluster (one after another), whatever the server is.
+func modes(t *testing.T, opts core.Options, run func(t *testing.T, f *fixture)) {
+	for _, ordered := range []bool{false, true} {
+		name := map[bool]string{false: "pipelined", true: "ordered"}[ordered]
+		t.Run(name, func(t *testing.T) {
+			f := newFixture(t, opts)
+			if ordered {
+				core.Ordered(f.store)
+			}
+			run(t, f)
+		})
+	}
+}
+
+func (f *fixture) alive(t testing.TB, token string) bool {
+	t.Helper()
+	_, err := f.store.Peek(context.Background(), token)
+	if err != nil && !errors.Is(err, core.ErrNotFound) {
+		t.Fatalf("Peek: %v", err)
+	}
+	return err == nil
+}
+
+func (f *fixture) indexed(t testing.TB, user, handle string) bool {
+	t.Helper()
+	err := f.raw.ZScore(context.Background(), f.store.IndexKey(user), handle).Err()
+	if err != nil && err != redis.Nil {
+		t.Fatal(err)
+	}
+	return err == nil
+}
+
+// revokeRace races one in-flight operation of a user's session against a
+// revoke of that user, rounds times, and returns how many sessions of the
+// user were alive once both had returned.
+func revokeRace(t *testing.T, f *fixture, rounds int, op func(x *core.Session) error, revoke func(user string) error) int {
+	ctx := context.Background()
+	survivors := 0
+	for r := 0; r < rounds; r++ {
+		user := "u" + strconv.Itoa(r)
+		x, err := f.store.Load(ctx, f.login(t, user, "d").Token())
+		if err != nil {
+			t.Fatal(err)
+		}
+		old := x.Token()
+		var wg sync.WaitGroup
+		start := make(chan struct{})
+		wg.Add(2)
+		go func() {
+			defer wg.Done()
+			<-start
+			if err := op(x); err != nil && !errors.Is(err, core.ErrNotFound) {
+				t.Errorf("round %d: in-flight operation: %v", r, err)
+			}
+		}()
+		go func() {
+			defer wg.Done()
+			<-start
+			if err := revoke(user); err != nil {
+				t.Errorf("round %d: revoke: %v", r, err)
+			}
+		}()
+		close(start)
+		wg.Wait()
+		for _, tok := range []string{old, x.Token()} {
+			if f.alive(t, tok) {
+				survivors++
+				break
+			}
+		}
+	}
+	return survivors
+}
+
+// rounds is how many times a race test plays its race: REDISESSION_ROUNDS,
+// else 200 (50 with -short). CI plays 1000 against the real server.
+func rounds() int {
+	if n, err := strconv.Atoi(os.Getenv("REDISESSION_ROUNDS")); err == nil && n > 0 {
+		return n
+	}
+	if testing.Short() {
+		return 50
+	}
+	return 200
+}
+
+// TestRenewRacingRevoke: a session alive when RevokeUser or RevokeOthers
+// starts is dead when it returns, even when a renewal of it is in flight;
+// the renewal never brings it back under its new token.
+func TestRenewRacingRevoke(t *testing.T) {
+	ctx := context.Background()
+	modes(t, core.Options{}, func(t *testing.T, f *fixture) {
+		renew := func(x *core.Session) error { return f.store.Renew(ctx, x) }
+		all := func(user string) error { _, err := f.store.RevokeUser(ctx, user); return err }
+		if n := revokeRace(t, f, rounds(), renew, all); n != 0 {
+			t.Errorf("RevokeUser racing Renew: %d of %d renewed sessions survived", n, rounds())
+		}
+		others := func(user string) error {
+			keep := f.login(t, user, "keeper")
+			_, err := f.store.RevokeOthers(ctx, user, keep.Handle())
+			return err
+		}
+		if n := revokeRace(t, f, rounds(), renew, others); n != 0 {
+			t.Errorf("RevokeOthers racing Renew: %d of %d renewed sessions survived", n, rounds())
+		}
+	})
+}
+
+// TestSaveRacingRevoke: an update in flight (a request that loaded the
+// session) never writes a revoked session back.
+func TestSaveRacingRevoke(t *testing.T) {
+	ctx := context.Background()
+	modes(t, core.Options{}, func(t *testing.T, f *fixture) {
+		save := func(x *core.Session) error { x.Data = []byte("late"); return f.store.Save(ctx, x) }
+		all := func(user string) error { _, err := f.store.RevokeUser(ctx, user); return err }
+		if n := revokeRace(t, f, rounds(), save, all); n != 0 {
+			t.Errorf("RevokeUser racing Save: %d of %d sessions survived", n, rounds())
+		}
+	})
+}
+
+// TestRevokeSessionRacingRenew: when RevokeSession returns nil the session
+// is dead under its old and its new token.
+func TestRevokeSessionRacingRenew(t *testing.T) {
+	ctx := context.Background()
+	modes(t, core.Options{}, func(t *testing.T, f *fixture) {
+		survivors := 0
+		for r := 0; r < rounds(); r++ {
+			user := "u" + strconv.Itoa(r)
+			x, err := f.store.Load(ctx, f.login(t, user, "d").Token())
+			if err != nil {
+				t.Fatal(err)
+			}
+			old, h := x.Token(), x.Handle()
+			var wg sync.WaitGroup
+			var revokeErr error
+			wg.Add(2)
+			go func() { defer wg.Done(); _ = f.store.Renew(ctx, x) }()
+			go func() { defer wg.Done(); revokeErr = f.store.RevokeSession(ctx, user, h) }()
+			wg.Wait()
+			if revokeErr != nil {
+				if !errors.Is(revokeErr, core.ErrNotFound) {
+					t.Fatal(revokeErr)
+				}
+				continue // the renewal finished first: that handle named nothing any more
+			}
+			if f.alive(t, old) || f.alive(t, x.Token()) {
+				survivors++
+			}
+		}
+		if survivors != 0 {
+			t.Errorf("RevokeSession returned nil, yet %d of %d sessions lived on", survivors, rounds())
+		}
+	})
+}
+
+// TestLoginInFlightDuringRevoke: a login whose index entry reached Redis
+// before a revoke, but whose session had not (Cluster writes the index
+// first), cannot create its session after the revoke returned.
+func TestLoginInFlightDuringRevoke(t *testing.T) {
+	ctx := context.Background()
+	modes(t, core.Options{}, func(t *testing.T, f *fixture) {
+		x := f.store.NewSession(core.Device{})
+		x.UserID, x.Data = "u1", []byte("d")
+		// The login's first step, as Cluster sends it.
+		score := float64(x.Deadline().UnixMilli())
+		if err := f.raw.ZAdd(ctx, f.store.IndexKey("u1"), redis.Z{Score: score, Member: x.Handle()}).Err(); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.store.RevokeUser(ctx, "u1"); err != nil {
+			t.Fatal(err)
+		}
+		// The rest of the login arrives.
+		if err := f.store.Save(ctx, x); !errors.Is(err, core.ErrNotFound) {
+			t.Errorf("the login finished after the revoke: Save = %v, want ErrNotFound", err)
+		}
+		if f.alive(t, x.Token()) {
+			t.Errorf("a login in flight during RevokeUser created its session after it returned")
+		}
+		key := f.store.SessionKey(x.Handle())
+		if ttl := f.pttl(t, key); ttl <= 0 {
+			t.Errorf("the tombstone at %s has TTL %v, want one until the entry's deadline", key, ttl)
+		}
+	})
+}
+
+// TestListKeepsLoginInFlight: a listing never drops an entry whose session
+// has not arrived yet, even when the session's deadline was shortened (as
+// scsredis does to follow scs's Lifetime): that session, once written,
+// would be outside its index.
+func TestListKeepsLoginInFlight(t *testing.T) {
+	ctx := context.Background()
+	modes(t, core.Options{Lifetime: 24 * time.Hour}, func(t *testing.T, f *fixture) {
+		x := f.store.NewSession(core.Device{})
+		x.UserID, x.Data = "u1", []byte("d")
+		x.ShortenDeadline(f.srv.Now().Add(time.Hour))
+		score := float64(x.Deadline().UnixMilli())
+		if err := f.raw.ZAdd(ctx, f.store.IndexKey("u1"), redis.Z{Score: score, Member: x.Handle()}).Err(); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.store.UserSessions(ctx, "u1"); err != nil {
+			t.Fatal(err)
+		}
+		if !f.indexed(t, "u1", x.Handle()) {
+			t.Errorf("a listing dropped a login in flight: its session, once written, is outside the index")
+		}
+		if err := f.store.Save(ctx, x); err != nil {
+			t.Fatal(err)
+		}
+		if n, err := f.store.RevokeUser(ctx, "u1"); n != 1 || err != nil || f.alive(t, x.Token()) {
+			t.Errorf("RevokeUser = %d, %v; the session alive afterwards: %v", n, err, f.alive(t, x.Token()))
+		}
+	})
+}
+
+// TestCreateCollisionKeepsIndex: a create whose key is taken (the same
+// token committed as new twice) writes nothing and leaves the existing
+// session's index entry: it stays revocable.
+func TestCreateCollisionKeepsIndex(t *testing.T) {
+	ctx := context.Background()
+	modes(t, core.Options{}, func(t *testing.T, f *fixture) {
+		live := f.login(t, "u1", "d")
+		again, err := f.store.NewSessionWithToken(live.Token(), core.Device{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		again.UserID, again.Data = "u1", []byte("other")
+		if err := f.store.Save(ctx, again); !errors.Is(err, core.ErrNotFound) {
+			t.Fatalf("create over a live session: %v, want ErrNotFound", err)
+		}
+		if !f.indexed(t, "u1", live.Handle()) {
+			t.Fatalf("the collision unindexed the live session")
+		}
+		if n, err := f.store.RevokeUser(ctx, "u1"); n != 1 || err != nil {
+			t.Errorf("RevokeUser = %d, %v; want 1", n, err)
+		}
+		if f.alive(t, live.Token()) {
+			t.Errorf("the session outlived RevokeUser")
+		}
+	})
+}
+
+// TestRevokeChecksOwner: an entry in u1's index naming u2's session (a
+// rebind cut short) does not let a revoke of u1 end it.
+func TestRevokeChecksOwner(t *testing.T) {
+	ctx := context.Background()
+	for _, layout := range []core.Layout{core.LayoutString, core.LayoutHash} {
+		t.Run(layout.String(), func(t *testing.T) {
+			modes(t, core.Options{Layout: layout}, func(t *testing.T, f *fixture) {
+				mine := f.login(t, "u1", "mine")
+				theirs := f.login(t, "u2", "theirs")
+				score := float64(theirs.Deadline().UnixMilli())
+				if err := f.raw.ZAdd(ctx, f.store.IndexKey("u1"), redis.Z{Score: score, Member: theirs.Handle()}).Err(); err != nil {
+					t.Fatal(err)
+				}
+				if err := f.store.RevokeSession(ctx, "u1", theirs.Handle()); !errors.Is(err, core.ErrNotFound) {
+					t.Errorf("RevokeSession(u1, u2's session) = %v, want ErrNotFound", err)
+				}
+				if n, err := f.store.RevokeUser(ctx, "u1"); n != 1 || err != nil {
+					t.Errorf("RevokeUser(u1) = %d, %v; want 1", n, err)
+				}
+				if !f.alive(t, theirs.Token()) || !f.indexed(t, "u2", theirs.Handle()) {
+					t.Errorf("u2's session was ended through u1's index")
+				}
+				if f.alive(t, mine.Token()) {
+					t.Errorf("u1's own session survived")
+				}
+			})
+		})
+	}
+}
+
+// TestFailedSaveWritesNothing: a save whose index step fails (a wrong type
+// under the index key) returns an error and has written no session.
+func TestFailedSaveWritesNothing(t *testing.T) {
+	ctx := context.Background()
+	for _, layout := range []core.Layout{core.LayoutString, core.LayoutHash} {
+		t.Run(layout.String(), func(t *testing.T) {
+			modes(t, core.Options{Layout: layout}, func(t *testing.T, f *fixture) {
+				if err := f.raw.Set(ctx, f.store.IndexKey("u1"), "not an index", time.Hour).Err(); err != nil {
+					t.Fatal(err)
+				}
+				x := f.store.NewSession(core.Device{})
+				x.UserID, x.Data, x.Fields = "u1", []byte("d"), map[string][]byte{"a": []byte("1")}
+				if err := f.store.Save(ctx, x); err == nil || errors.Is(err, core.ErrNotFound) {
+					t.Errorf("login with a wrong type under the index: %v, want an error", err)
+				}
+				if f.alive(t, x.Token()) {
+					t.Errorf("the failed login wrote its session: a bound session outside its index")
+				}
+				// A stored anonymous session bound to u1 fails the same way
+				// and stays as it was.
+				y := f.store.NewSession(core.Device{})
+				y.Data, y.Fields = []byte("anon"), map[string][]byte{"a": []byte("anon")}
+				if err := f.store.Save(ctx, y); err != nil {
+					t.Fatal(err)
+				}
+				y.UserID, y.Data, y.Fields = "u1", []byte("bound"), map[string][]byte{"a": []byte("bound")}
+				if err := f.store.Save(ctx, y); err == nil {
+					t.Errorf("bind with a wrong type under the index: nil error")
+				}
+				got, err := f.store.Peek(ctx, y.Token())
+				if err != nil || got.UserID != "" || (string(got.Data) != "anon" && string(got.Fields["a"]) != "anon") {
+					t.Errorf("after the failed bind the session is %+v, %v; want it unchanged", got, err)
+				}
+				// Renew of a bound session into a broken index: refused, old token intact.
+				z := f.login(t, "u3", "z")
+				z.UserID = "u1"
+				if err := f.store.Renew(ctx, z); err == nil {
+					t.Errorf("renew into a wrong-type index: nil error")
+				}
+				if !f.alive(t, z.Token()) {
+					t.Errorf("a failed renew lost the session")
+				}
+			})
+		})
+	}
+}
+
+// TestHashLimitsBeforeWriting: a hash-layout save or renew that cannot be
+// written whole is refused before anything changes.
+func TestHashLimitsBeforeWriting(t *testing.T) {
+	ctx := context.Background()
+	modes(t, core.Options{Layout: core.LayoutHash, MaxRecordSize: 1 << 20}, func(t *testing.T, f *fixture) {
+		x := f.store.NewSession(core.Device{})
+		x.UserID = "u1"
+		x.Fields = map[string][]byte{}
+		for i := 0; i < 5; i++ {
+			x.Fields["keep"+strconv.Itoa(i)] = []byte("v")
+		}
+		if err := f.store.Save(ctx, x); err != nil {
+			t.Fatal(err)
+		}
+		x.Fields = map[string][]byte{}
+		for i := 0; i < 9000; i++ {
+			x.Fields["f"+strconv.Itoa(i)] = []byte("v")
+		}
+		if err := f.store.Save(ctx, x); !errors.Is(err, core.ErrTooLarge) {
+			t.Errorf("save of 9000 fields: %v, want ErrTooLarge", err)
+		}
+		got, err := f.store.Peek(ctx, x.Token())
+		if err != nil || len(got.Fields) != 5 {
+			t.Fatalf("after the refused save: %d fields, %v; want the 5 stored", len(got.Fields), err)
+		}
+		got.Fields["\x00bad"] = []byte("v")
+		if err := f.store.Renew(ctx, got); !errors.Is(err, core.ErrFieldName) {
+			t.Errorf("renew with a bad field name: %v, want ErrFieldName", err)
+		}
+		if !f.alive(t, x.Token()) {
+			t.Errorf("a refused renew killed the old token")
+		}
+	})
+}
+
+// TestRevokeLeavesOnlyTTLKeys: after a revoke, whatever it leaves behind
+// (tombstones, revocation marks) expires.
+func TestRevokeLeavesOnlyTTLKeys(t *testing.T) {
+	ctx := context.Background()
+	modes(t, core.Options{}, func(t *testing.T, f *fixture) {
+		f.login(t, "u1", "a")
+		ghost := f.store.NewSession(core.Device{})
+		score := float64(ghost.Deadline().UnixMilli())
+		if err := f.raw.ZAdd(ctx, f.store.IndexKey("u1"), redis.Z{Score: score, Member: ghost.Handle()}).Err(); err != nil {
+			t.Fatal(err)
+		}
+		if n, err := f.store.RevokeUser(ctx, "u1"); n != 1 || err != nil {
+			t.Fatalf("RevokeUser = %d, %v", n, err)
+		}
+		for _, k := range f.srv.Keys(t, f.raw) {
+			if ttl := f.pttl(t, k); ttl <= 0 {
+				t.Errorf("%s left without a TTL (%v)", k, ttl)
+			}
+		}
+		if list, err := f.store.UserSessions(ctx, "u1"); err != nil || len(list) != 0 {
+			t.Errorf("after RevokeUser: %d sessions listed, %v", len(list), err)
+		}
+	})
+}

@@ -1,0 +1,233 @@
+package core
+
+import (
+	"context"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// The Lua scripts behind every write that must be conditional or atomic.
+//
+// On a single node (and Sentinel) a save that touches the index runs as one
+// script over the session key and the index keys: either all of it happens
+// or, when a condition fails or a command errors, none of the session write
+// does. Redis does not roll a script back, so every script does its checks
+// and the commands that can fail on a wrong type first and writes the
+// session last. On Cluster no command may span a session key and an index
+// key, so the same steps run as one-key scripts, one after the other, index
+// first (see exec).
+//
+// A tombstone is what a revoke leaves at the key of an index member whose
+// session it could not find: a list (never a type a session is stored as),
+// expiring at the member's deadline. A login or renewal still on its way
+// to Redis then finds the key taken (its create is conditional on no key)
+// and stays dead; a stale update finds a key of the wrong type (updates are
+// conditional on the layout's type) and writes nothing.
+//
+// A revocation marker is the index member "\x00"+id, scored like id, that a
+// revoke adds for every session it is about to end. A renewal checks the
+// marker of the session it renews in the same step that indexes the new
+// token, so a renewal that raced the revoke never brings the session back
+// under its new token.
+
+const (
+	// markerPrefix starts the index member that marks a session revoked.
+	// Session ids are base64url, so no id starts with it.
+	markerPrefix = "\x00"
+	// tombstoneValue is the one element of a tombstone list.
+	tombstoneValue = "revoked"
+)
+
+// luaLib is shared by the scripts: the record's owner, and the index update.
+const luaLib = `
+local function uvarint(s, i)
+  local x, mul = 0, 1
+  while true do
+    local c = string.byte(s, i)
+    if c == nil or mul > 2^63 then return nil, i end
+    x = x + (c % 128) * mul
+    i = i + 1
+    if c < 128 then return x, i end
+    mul = mul * 128
+  end
+end
+
+-- owner returns the user id of an encoded record, nil if it is not one.
+local function owner(v)
+  local f = string.byte(v, 1)
+  if f ~= 0xB1 and f ~= 0xB2 then return nil end
+  local i, n = 2, 0
+  for _ = 1, 4 do
+    n, i = uvarint(v, i)
+    if n == nil then return nil end
+  end
+  if i + n - 1 > #v then return nil end
+  return string.sub(v, i, i + n - 1)
+end
+
+-- index_add adds id, prunes members past their deadline, and makes the
+-- index expire with its latest member. ZADD comes first: Redis refuses a
+-- script on a full server (maxmemory, noeviction) only at its first write,
+-- and only if that write may grow memory, so a save into a full server
+-- fails whole instead of running whole.
+local function index_add(k, id, deadline, now)
+  redis.call('ZADD', k, deadline, id)
+  redis.call('ZREMRANGEBYSCORE', k, '-inf', now)
+  local top = redis.call('ZRANGE', k, -1, -1, 'WITHSCORES')
+  redis.call('PEXPIREAT', k, string.format('%d', tonumber(top[2])))
+end
+
+-- zset_ok reports whether k can be an index: absent, or a sorted set.
+local function zset_ok(k)
+  local t = redis.call('TYPE', k).ok
+  return t == 'none' or t == 'zset'
+end
+
+-- writable reports whether a session key may be written: no key at all for
+-- a create (nx), a key of the layout's type for an update (xx).
+local function writable(k, mode, layout)
+  local t = redis.call('TYPE', k).ok
+  if mode == 'nx' then return t == 'none' end
+  if layout == 'h' then return t == 'hash' end
+  return t == 'string'
+end
+
+-- write stores a session whose arguments start at ARGV[a]: expiry, layout,
+-- the record (string layout) or the number of fields to delete, those
+-- fields, then field/value pairs to set (hash layout).
+local function write(k, a)
+  local exp, layout = ARGV[a], ARGV[a + 1]
+  if layout == 's' then
+    redis.call('SET', k, ARGV[a + 2], 'PXAT', exp)
+    return
+  end
+  local ndel = tonumber(ARGV[a + 2])
+  if ndel > 0 then redis.call('HDEL', k, unpack(ARGV, a + 3, a + 2 + ndel)) end
+  if #ARGV > a + 2 + ndel then redis.call('HSET', k, unpack(ARGV, a + 3 + ndel)) end
+  redis.call('PEXPIREAT', k, exp)
+end
+`
+
+// saveScript writes one session, conditionally, and keeps its user's index
+// in step.
+//
+// KEYS[1] session; KEYS[2] index to add it to, when ARGV[4] is 1; KEYS[2] or
+// KEYS[3] index to remove it from, when ARGV[5] names that position.
+// ARGV[1] "nx" or "xx"; ARGV[2] id; ARGV[3] deadline; ARGV[4] add (0/1);
+// ARGV[5] position of the index to remove from (0: none); ARGV[6] now;
+// ARGV[7...] as write. Returns 1 when written, 0 when the condition failed
+// (nothing written).
+var saveScript = newScript(luaLib + `
+if not writable(KEYS[1], ARGV[1], ARGV[8]) then return 0 end
+if ARGV[4] == '1' then index_add(KEYS[2], ARGV[2], ARGV[3], ARGV[6]) end
+local rm = tonumber(ARGV[5])
+if rm > 0 then redis.call('ZREM', KEYS[rm], ARGV[2]) end
+write(KEYS[1], 7)
+return 1
+`)
+
+// indexAddScript is saveScript's index step on its own (Cluster), with the
+// renewal check: KEYS[1] index; ARGV[1] id; ARGV[2] deadline; ARGV[3] now;
+// ARGV[4] the id being renewed, or "". Returns 0, adding nothing, when that
+// id is marked revoked.
+var indexAddScript = newScript(luaLib + `
+if ARGV[4] ~= '' and redis.call('ZSCORE', KEYS[1], '\0' .. ARGV[4]) then return 0 end
+index_add(KEYS[1], ARGV[1], ARGV[2], ARGV[3])
+return 1
+`)
+
+// renewScript moves a session to a new id on one node, atomically.
+//
+// KEYS[1] new session; KEYS[2] old session; KEYS[3] the old id's index (when
+// ARGV[4] is 1); KEYS[3] or KEYS[4] the new id's index (when ARGV[5] names
+// it). ARGV[1] new id; ARGV[2] old id; ARGV[3] deadline; ARGV[4] unindex the
+// old id (0/1); ARGV[5] position of the index to add to (0: none); ARGV[6]
+// now; ARGV[7...] as write. Returns 1 when renewed, 0 when the old session
+// is gone or revoked (nothing written), -1 when the new id is taken.
+var renewScript = newScript(luaLib + `
+if ARGV[4] == '1' and redis.call('ZSCORE', KEYS[3], '\0' .. ARGV[2]) then return 0 end
+if not writable(KEYS[1], 'nx', ARGV[8]) then return -1 end
+local add = tonumber(ARGV[5])
+if add > 0 and not zset_ok(KEYS[add]) then
+  return redis.error_reply('WRONGTYPE the index ' .. KEYS[add] .. ' holds another type')
+end
+if redis.call('DEL', KEYS[2]) == 0 then return 0 end
+if add > 0 then index_add(KEYS[add], ARGV[1], ARGV[3], ARGV[6]) end
+if ARGV[4] == '1' then redis.call('ZREM', KEYS[3], ARGV[2]) end
+write(KEYS[1], 7)
+return 1
+`)
+
+// revokeBeginScript prunes a user's index, marks the sessions a revoke is
+// about to end and returns them as id, score pairs. KEYS[1] index; ARGV[1]
+// now; ARGV[2] "one" (ARGV[3] is the id to revoke) or "all" (ARGV[3] is the
+// id to keep, or "").
+var revokeBeginScript = newScript(`
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
+if ARGV[2] == 'one' then
+  local sc = redis.call('ZSCORE', KEYS[1], ARGV[3])
+  if not sc then return {} end
+  redis.call('ZADD', KEYS[1], sc, '\0' .. ARGV[3])
+  return {ARGV[3], sc}
+end
+local m = redis.call('ZRANGE', KEYS[1], 0, -1, 'WITHSCORES')
+local out = {}
+for i = 1, #m, 2 do
+  if string.byte(m[i], 1) ~= 0 and m[i] ~= ARGV[3] then
+    redis.call('ZADD', KEYS[1], m[i + 1], '\0' .. m[i])
+    out[#out + 1] = m[i]
+    out[#out + 1] = m[i + 1]
+  end
+end
+return out
+`)
+
+// killScript ends one session of a user: KEYS[1] session; ARGV[1] user id;
+// ARGV[2] the index member's score. Returns 1 when it deleted the user's
+// session; 0 when there was none (it leaves a tombstone expiring at the
+// member's score, so a write still in flight cannot create it); -1 when the
+// key holds another user's session or data that is not ours (left alone).
+var killScript = newScript(luaLib + `
+local t = redis.call('TYPE', KEYS[1]).ok
+if t == 'none' then
+  -- A write that cannot grow memory first, so that a full server
+  -- (maxmemory, noeviction) lets a revoke leave its tombstone.
+  redis.call('DEL', KEYS[1])
+  redis.call('RPUSH', KEYS[1], '` + tombstoneValue + `')
+  redis.call('PEXPIREAT', KEYS[1], ARGV[2])
+  return 0
+end
+if t == 'list' then return 0 end
+local v
+if t == 'string' then v = redis.call('GET', KEYS[1])
+elseif t == 'hash' then v = redis.call('HGET', KEYS[1], '\0') end
+if not v or owner(v) ~= ARGV[1] then return -1 end
+redis.call('DEL', KEYS[1])
+return 1
+`)
+
+// hashLoadScript reads a hash-layout session and, if it exists, slides its
+// expiry: one round trip, and a missing key or another type is left as it
+// is. KEYS[1] session key; ARGV[1] expiry (unix ms).
+var hashLoadScript = newScript(`
+local m = redis.call('HGETALL', KEYS[1])
+if #m > 0 then redis.call('PEXPIREAT', KEYS[1], ARGV[1]) end
+return m
+`)
+
+// A script is Lua sent whole with EVAL. (EVALSHA would save the bytes but
+// cost a round trip whenever a node has not seen the script yet, as after a
+// restart or failover.)
+type script struct{ src string }
+
+func newScript(src string) *script { return &script{src: src} }
+
+// cmd returns the EVAL of the script over keys with args.
+func (sc *script) cmd(ctx context.Context, keys []string, args ...interface{}) *redis.Cmd {
+	a := make([]interface{}, 0, 3+len(keys)+len(args))
+	a = append(a, "eval", sc.src, len(keys))
+	for _, k := range keys {
+		a = append(a, k)
+	}
+	return redis.NewCmd(ctx, append(a, args...)...)
+}
