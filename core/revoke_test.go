@@ -392,3 +392,48 @@ func TestRevokeLeavesOnlyTTLKeys(t *testing.T) {
 		}
 	})
 }
+
+// TestRetireSuccessorRacingRevoke: a renewal in two calls (Retire, then the
+// successor's Save, as scs renews) never survives a revoke that ran
+// between them; without a revoke the successor is indexed and the retired
+// entry is gone.
+func TestRetireSuccessorRacingRevoke(t *testing.T) {
+	ctx := context.Background()
+	modes(t, core.Options{}, func(t *testing.T, f *fixture) {
+		var next *core.Session
+		renew := func(x *core.Session) error {
+			if err := f.store.Retire(ctx, x); err != nil {
+				return err
+			}
+			succ, err := f.store.Successor(x, core.NewToken())
+			if err != nil {
+				return err
+			}
+			next = succ
+			return f.store.Save(ctx, succ)
+		}
+		survivors := 0
+		revoke := func(user string) error { _, err := f.store.RevokeUser(ctx, user); return err }
+		for r := 0; r < rounds(); r++ {
+			next = nil
+			survivors += revokeRace(t, f, 1, renew, revoke)
+			if next != nil && f.alive(t, next.Token()) {
+				survivors++
+			}
+		}
+		if survivors != 0 {
+			t.Errorf("RevokeUser racing a renewal in two calls: %d of %d survived", survivors, rounds())
+		}
+		x, err := f.store.Load(ctx, f.login(t, "solo", "d").Token())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := renew(x); err != nil {
+			t.Fatal(err)
+		}
+		if !f.alive(t, next.Token()) || !f.indexed(t, "solo", next.Handle()) || f.indexed(t, "solo", x.Handle()) {
+			t.Errorf("after Retire and the successor's Save: successor alive %v, indexed %v; retired entry still indexed %v",
+				f.alive(t, next.Token()), f.indexed(t, "solo", next.Handle()), f.indexed(t, "solo", x.Handle()))
+		}
+	})
+}

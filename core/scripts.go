@@ -111,18 +111,22 @@ end
 // saveScript writes one session, conditionally, and keeps its user's index
 // in step.
 //
-// KEYS[1] session; KEYS[2] index to add it to, when ARGV[4] is 1; KEYS[2] or
-// KEYS[3] index to remove it from, when ARGV[5] names that position.
-// ARGV[1] "nx" or "xx"; ARGV[2] id; ARGV[3] deadline; ARGV[4] add (0/1);
-// ARGV[5] position of the index to remove from (0: none); ARGV[6] now;
-// ARGV[7...] as write. Returns 1 when written, 0 when the condition failed
-// (nothing written).
+// KEYS[1] session; then the indexes ARGV[4], ARGV[5] and ARGV[8] name by
+// position. ARGV[1] "nx" or "xx"; ARGV[2] id; ARGV[3] deadline; ARGV[4]
+// position of the index to add id to (0: none); ARGV[5] position of the
+// index to remove id from (0: none); ARGV[6] now; ARGV[7] the id this
+// session succeeds (a renewal in two calls, see Store.Retire), or ""; ARGV[8]
+// position of the index holding that id; ARGV[9...] as write. Returns 1
+// when written, 0 when the condition failed or the predecessor is marked
+// revoked (nothing written).
 var saveScript = newScript(luaLib + `
-if not writable(KEYS[1], ARGV[1], ARGV[8]) then return 0 end
-if ARGV[4] == '1' then index_add(KEYS[2], ARGV[2], ARGV[3], ARGV[6]) end
-local rm = tonumber(ARGV[5])
+if not writable(KEYS[1], ARGV[1], ARGV[10]) then return 0 end
+local add, rm, pre = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[8])
+if pre > 0 and redis.call('ZSCORE', KEYS[pre], '\0' .. ARGV[7]) then return 0 end
+if add > 0 then index_add(KEYS[add], ARGV[2], ARGV[3], ARGV[6]) end
 if rm > 0 then redis.call('ZREM', KEYS[rm], ARGV[2]) end
-write(KEYS[1], 7)
+if pre > 0 then redis.call('ZREM', KEYS[pre], ARGV[7]) end
+write(KEYS[1], 9)
 return 1
 `)
 

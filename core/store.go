@@ -69,6 +69,8 @@ type Session struct {
 	userAgent  string
 	remoteAddr string
 
+	pred        string            // the retired session this one succeeds (see Store.Successor)
+	predOwner   string            // the user pred is indexed under
 	stored      bool              // exists in Redis as of the last load or save
 	gone        bool              // found deleted or revoked by a save: it stays dead
 	savedData   string            // Data as stored (a string: immutable, so the adapter cannot change it by editing Data in place)
@@ -354,14 +356,17 @@ func (s *Store) SaveUntil(ctx context.Context, x *Session, expiry time.Time) err
 	if x.stored {
 		mode = "xx"
 	}
-	var bind, unbind string
+	var c change
 	if x.UserID != "" && (!x.stored || x.UserID != x.savedUID) {
-		bind = x.UserID
+		c.bind = x.UserID
 	}
 	if x.stored && x.savedUID != "" && x.savedUID != x.UserID {
-		unbind = x.savedUID
+		c.unbind = x.savedUID
 	}
-	ok, err := s.write(ctx, x.handle, mode, bind, unbind, w)
+	if !x.stored {
+		c.pred, c.predOwner = x.pred, x.predOwner
+	}
+	ok, err := s.write(ctx, x.handle, mode, c, w)
 	if err != nil {
 		return fmt.Errorf("redisession: save %s: %w", x.Handle(), err)
 	}
@@ -441,45 +446,85 @@ func (s *Store) encode(x *Session, now int64) ([]byte, error) {
 	return rec.encode(s.opts.CompressAbove), nil
 }
 
+// change is what a save does to the index besides writing the session:
+// the user whose index gains the session, the user whose index loses it,
+// and the session it succeeds (see Retire), with the user it was indexed
+// under.
+type change struct {
+	bind, unbind    string
+	pred, predOwner string
+}
+
 // write sends a save: the session key of id written under mode ("nx": only
-// where no key exists; "xx": only over a session of this layout), added to
-// bind's index and removed from unbind's ("" for neither). It reports
-// whether the session was written. On one node it is one script; on
-// Cluster the index is written first, then the session, then the old
-// index, each only if the step before it succeeded.
-func (s *Store) write(ctx context.Context, id, mode, bind, unbind string, w pending) (bool, error) {
+// where no key exists; "xx": only over a session of this layout) with the
+// index changes c. It reports whether the session was written. On one node
+// it is one script; on Cluster the index is written first, then the
+// session, then the entries it replaces are removed, each step only if the
+// one before it succeeded.
+func (s *Store) write(ctx context.Context, id, mode string, c change, w pending) (bool, error) {
 	key := s.sessionKeyForID(id)
 	if !s.ordered {
 		keys := []string{key}
-		add, rm := "0", 0
-		if bind != "" {
-			keys, add = append(keys, s.indexKey(bind)), "1"
+		pos := map[string]int{}
+		at := func(uid string) int {
+			if uid == "" {
+				return 0
+			}
+			if pos[uid] == 0 {
+				keys = append(keys, s.indexKey(uid))
+				pos[uid] = len(keys)
+			}
+			return pos[uid]
 		}
-		if unbind != "" {
-			keys = append(keys, s.indexKey(unbind))
-			rm = len(keys)
+		add, rm, pre := at(c.bind), at(c.unbind), 0
+		if c.pred != "" {
+			pre = at(c.predOwner)
 		}
-		cmd := saveScript.cmd(ctx, keys, append([]interface{}{mode, id, w.deadline, add, rm, w.now}, w.args...)...)
+		args := append([]interface{}{mode, id, w.deadline, add, rm, w.now, c.pred, pre}, w.args...)
+		cmd := saveScript.cmd(ctx, keys, args...)
 		if err := s.send(ctx, []redis.Cmder{cmd}); err != nil {
 			return false, err
 		}
 		return cmd.Val() == int64(1), nil
 	}
-	if bind != "" {
-		if _, err := s.indexAdd(ctx, bind, id, "", w); err != nil {
+	if c.pred != "" && c.predOwner != "" && c.predOwner != c.bind {
+		if revoked, err := s.marked(ctx, c.predOwner, c.pred); err != nil || revoked {
 			return false, err
 		}
 	}
-	cmd := saveScript.cmd(ctx, []string{key}, append([]interface{}{mode, id, w.deadline, "0", 0, w.now}, w.args...)...)
+	if c.bind != "" {
+		renewOf := ""
+		if c.predOwner == c.bind {
+			renewOf = c.pred
+		}
+		if ok, err := s.indexAdd(ctx, c.bind, id, renewOf, w); err != nil || !ok {
+			return false, err
+		}
+	}
+	cmd := saveScript.cmd(ctx, []string{key}, append([]interface{}{mode, id, w.deadline, 0, 0, w.now, "", 0}, w.args...)...)
 	if err := s.send(ctx, []redis.Cmder{cmd}); err != nil || cmd.Val() != int64(1) {
 		return false, err
 	}
-	if unbind != "" {
-		// The session now names another user: an entry left behind by a
-		// failure here is dropped when it is next read (foreign).
-		_ = s.send(ctx, []redis.Cmder{redis.NewIntCmd(ctx, "zrem", s.indexKey(unbind), id)})
+	// Entries left behind by a failure here name a session that is gone or
+	// another user's: a listing skips them, a revoke removes them.
+	var rm []redis.Cmder
+	if c.unbind != "" {
+		rm = append(rm, redis.NewIntCmd(ctx, "zrem", s.indexKey(c.unbind), id))
 	}
+	if c.pred != "" && c.predOwner != "" {
+		rm = append(rm, redis.NewIntCmd(ctx, "zrem", s.indexKey(c.predOwner), c.pred))
+	}
+	_ = s.send(ctx, rm)
 	return true, nil
+}
+
+// marked reports whether id is marked revoked in userID's index.
+func (s *Store) marked(ctx context.Context, userID, id string) (bool, error) {
+	cmd := redis.NewFloatCmd(ctx, "zscore", s.indexKey(userID), markerPrefix+id)
+	if err := s.send(ctx, []redis.Cmder{cmd}); err != nil {
+		return false, err
+	}
+	return cmd.Err() == nil, nil
 }
 
 // indexAdd adds id to userID's index (Cluster's first step of a bind or a
@@ -600,6 +645,63 @@ func (s *Store) Renew(ctx context.Context, x *Session) error {
 	return nil
 }
 
+// Retire deletes a stored session's key but keeps its index entry: the
+// first half of a renewal in two calls, for frameworks that delete the old
+// token at once and write the new one later (scs's RenewToken deletes now,
+// and the new token is committed at the end of the request). The second
+// half is Successor and Save; a revoke in between finds the entry, marks it,
+// and the successor's Save is refused. A retired session that gets no
+// successor (a logout) is left to Unindex. Retire returns ErrNotFound when
+// the session was already gone: it was revoked, and must not be succeeded.
+func (s *Store) Retire(ctx context.Context, x *Session) error {
+	if x.gone || !x.stored {
+		return fmt.Errorf("%w: %s is not stored", ErrNotFound, x.Handle())
+	}
+	del := redis.NewIntCmd(ctx, "del", s.sessionKey(x))
+	if err := s.send(ctx, []redis.Cmder{del}); err != nil {
+		return fmt.Errorf("redisession: delete %s: %w", x.Handle(), err)
+	}
+	x.stored, x.gone = false, true
+	if del.Val() == 0 {
+		return fmt.Errorf("%w: %s was deleted or revoked", ErrNotFound, x.Handle())
+	}
+	s.stats.deletes.Add(1)
+	return nil
+}
+
+// Successor returns a session under token (minted by the framework, as for
+// NewSessionWithToken) that takes over a retired session's user, data and
+// device, created now. Its Save writes it only if the retired session was
+// not revoked since Retire, and removes the retired session's index entry.
+func (s *Store) Successor(old *Session, token string) (*Session, error) {
+	x, err := s.NewSessionWithToken(token, old.Device())
+	if err != nil {
+		return nil, err
+	}
+	x.UserID = old.savedUID
+	x.Data = append([]byte(nil), old.Data...)
+	if old.Fields != nil {
+		x.Fields = make(map[string][]byte, len(old.Fields))
+		for k, v := range old.Fields {
+			x.Fields[k] = v
+		}
+	}
+	x.pred, x.predOwner = old.handle, old.savedUID
+	return x, nil
+}
+
+// Unindex removes a retired session's index entry (a retired session that
+// got no successor).
+func (s *Store) Unindex(ctx context.Context, x *Session) error {
+	if x.savedUID == "" || x.stored {
+		return nil
+	}
+	if err := s.send(ctx, []redis.Cmder{redis.NewIntCmd(ctx, "zrem", s.indexKey(x.savedUID), x.handle)}); err != nil {
+		return fmt.Errorf("redisession: unindex %s: %w", x.Handle(), err)
+	}
+	return nil
+}
+
 // prepareNew is prepare for x written afresh under a new id (every field
 // set, none to delete).
 func (s *Store) prepareNew(x *Session, now, exp int64) (pending, error) {
@@ -636,12 +738,8 @@ func (s *Store) rotate(ctx context.Context, oldID, newID, oldUID, newUID string,
 	// Cluster. 1: index the new id, refused if the old one is marked
 	// revoked (a revoke that starts later sees the new id and ends it).
 	if oldUID != "" && oldUID != newUID {
-		marked := redis.NewFloatCmd(ctx, "zscore", s.indexKey(oldUID), markerPrefix+oldID)
-		if err := s.send(ctx, []redis.Cmder{marked}); err != nil {
+		if revoked, err := s.marked(ctx, oldUID, oldID); err != nil || revoked {
 			return 0, err
-		}
-		if marked.Err() == nil {
-			return 0, nil
 		}
 	}
 	if newUID != "" {
@@ -663,7 +761,7 @@ func (s *Store) rotate(ctx context.Context, oldID, newID, oldUID, newUID string,
 	}
 	// 3: the new session, only where no key is (a tombstone left by a
 	// revoke since step 1 stops it).
-	set := saveScript.cmd(ctx, []string{newKey}, append([]interface{}{"nx", newID, w.deadline, "0", 0, w.now}, w.args...)...)
+	set := saveScript.cmd(ctx, []string{newKey}, append([]interface{}{"nx", newID, w.deadline, 0, 0, w.now, "", 0}, w.args...)...)
 	if err := s.send(ctx, []redis.Cmder{set}); err != nil {
 		return 0, err
 	}

@@ -40,21 +40,25 @@
 //
 // # No resurrection
 //
-// scs's Commit does not say whether a session is new. A request still
+// scs's Commit does not say whether a session is new, and a request still
 // running when its session is revoked, logged out elsewhere or renewed must
-// not write it back. The store keeps a small process-local table of the
-// tokens it found, committed or deleted: a token it found is written only
-// over an existing key; a token it deleted, or found deleted at commit, is
-// never written again; a token it has never seen is a new session, written
-// only where no key exists (if one does, the session is read and updated,
-// never created). scs mints a token in the process that commits it and runs
-// Find and Commit of one request in one process, so the table answers for
-// every request. Entries are per token, not per request. An entry holds the
-// loaded session (about twice its encoded size) from Find to Commit, at most
-// an eighth of MaxRequestDuration (a commit after that re-reads the session:
-// one more round trip); otherwise, and as a tombstone, about 150 bytes. Entries are dropped Options.MaxRequestDuration (10 minutes by
-// default) after their last use: a request that runs longer than that between
-// Find and Commit loses the guarantee.
+// not write it back. scs hands FindCtx, CommitCtx and DeleteCtx the
+// request's context, so the store keeps what it learns about the request's
+// tokens with the request, found by the context's Done channel and dropped
+// when the request ends: a token found in this request is written only over
+// its existing key; a token deleted in this request is never written again;
+// any other token is a new session, written only where no key exists (if one
+// does, it is read and updated, never created). No guarantee depends on how
+// long a request runs. sm.RenewToken deletes the old token at once and
+// commits the new one when the handler returns: the store deletes the old
+// session but keeps its index entry until then, so a RevokeUser or
+// RevokeOthers in between marks it and the new token is refused (the client
+// is logged out); a deleted session that no new token follows (sm.Destroy)
+// leaves the index when the request ends. The plain Find, Commit and Delete
+// (and a context that is never done, such as context.Background) carry no
+// request: there a commit cannot tell a session found earlier and revoked
+// since from a new one, so pass the request's context to the Ctx methods,
+// as scs itself does.
 //
 // # Cookies
 //
@@ -100,9 +104,6 @@ import (
 	"github.com/redisession/redisession/core"
 )
 
-// DefaultMaxRequestDuration is the default of Options.MaxRequestDuration.
-const DefaultMaxRequestDuration = 10 * time.Minute
-
 // BoundUserKey is the session value Bind writes. It takes precedence over
 // the user key.
 const BoundUserKey = "__redisession_user"
@@ -116,14 +117,9 @@ type Options struct {
 	// set by New.
 	Core core.Options
 
-	// Codec decodes session blobs to find the user and to tell unchanged
-	// commits. It must be the manager's Codec; nil means scs.GobCodec.
+	// Codec decodes session blobs to find the user. It must be the
+	// manager's Codec; nil means scs.GobCodec.
 	Codec scs.Codec
-
-	// MaxRequestDuration is how long the store remembers a token after it
-	// last found, committed or deleted it (see "No resurrection" in the
-	// package doc). Zero or negative means 10 minutes.
-	MaxRequestDuration time.Duration
 }
 
 // Store is an scs.Store and scs.CtxStore backed by Redis. It is safe for
@@ -132,7 +128,7 @@ type Store struct {
 	core    *core.Store
 	codec   scs.Codec
 	userKey string
-	seen    *tracker
+	reqs    requests
 }
 
 var (
@@ -148,16 +144,8 @@ func New(client redis.UniversalClient, opts Options) *Store {
 	if opts.Codec == nil {
 		opts.Codec = scs.GobCodec{}
 	}
-	if opts.MaxRequestDuration <= 0 {
-		opts.MaxRequestDuration = DefaultMaxRequestDuration
-	}
 	c := core.New(client, co)
-	return &Store{
-		core:    c,
-		codec:   opts.Codec,
-		userKey: c.Options().UserKey,
-		seen:    newTracker(opts.MaxRequestDuration),
-	}
+	return &Store{core: c, codec: opts.Codec, userKey: c.Options().UserKey}
 }
 
 // ValidToken reports whether s has the shape of a token scs gives a store:
@@ -200,19 +188,26 @@ func (s *Store) FindCtx(ctx context.Context, token string) ([]byte, bool, error)
 	default:
 		return nil, false, err
 	}
-	s.seen.found(token, x)
+	if req := s.reqs.of(ctx, s); req != nil {
+		req.mu.Lock()
+		e := req.get(token)
+		e.x, e.dead = x, false
+		req.mu.Unlock()
+	}
 	return append([]byte(nil), x.Data...), true, nil
 }
 
 // CommitCtx writes the session data with the given expiry, overwriting it if
-// the token exists, in one round trip. When the decoded values and deadline
-// did not change it only moves the expiry. An expiry already past deletes the
+// the token exists, in one round trip. An expiry already past deletes the
 // session: no key is left. The session is bound to the user named by its
 // values (see Bind), and the user's index follows it.
 //
-// A session that this store found, or saw deleted, and that was deleted or
-// revoked since is not written back: CommitCtx returns nil and writes
-// nothing, and the client's next request starts a fresh session.
+// With the request's context (scs passes it), a session found in this
+// request and deleted or revoked since is not written back: CommitCtx
+// returns nil and writes nothing, and the client's next request starts a
+// fresh session. The same holds for a token this request deleted, and for
+// the new token of a renewal (sm.RenewToken) whose session was revoked
+// before the commit.
 func (s *Store) CommitCtx(ctx context.Context, token string, b []byte, expiry time.Time) error {
 	if !ValidToken(token) {
 		return fmt.Errorf("scsredis: commit: %w", core.ErrInvalidToken)
@@ -221,31 +216,21 @@ func (s *Store) CommitCtx(ctx context.Context, token string, b []byte, expiry ti
 	if err != nil {
 		return fmt.Errorf("scsredis: commit %s: decode: %w", s.core.Handle(token), err)
 	}
+	uid := userID(values, s.userKey)
 	// scs reads time.Now; the store may run on its own clock. Carry the
 	// expiry and deadline over as durations from now.
 	wall, now := time.Now(), s.core.Options().Now()
 	until := now.Add(expiry.Sub(wall).Round(time.Millisecond))
-	x, st := s.seen.forCommit(token)
-	switch st {
-	case dead:
-		return nil
-	case known:
-		// It existed when this store last saw it: update it if it still
-		// exists, never create it.
-		if x, err = s.peek(ctx, token); x == nil {
-			return err
-		}
-	case unseen:
-		x, err = s.core.NewSessionWithToken(token, deviceFrom(ctx))
-		if err != nil {
-			return fmt.Errorf("scsredis: commit: %w", err)
-		}
+	req := s.reqs.of(ctx, s)
+	x, succeeds, skip, err := s.forCommit(req, token, deviceFrom(ctx))
+	if skip || err != nil {
+		return err
 	}
 	for {
 		if !deadline.IsZero() {
 			x.ShortenDeadline(now.Add(deadline.Sub(wall)))
 		}
-		x.UserID = userID(values, s.userKey)
+		x.UserID = uid
 		if x.IsNew() || (string(x.Data) != string(b) && !s.same(x.Data, deadline, values)) {
 			x.Data = b
 		}
@@ -253,43 +238,94 @@ func (s *Store) CommitCtx(ctx context.Context, token string, b []byte, expiry ti
 		err = s.core.SaveUntil(ctx, x, until)
 		switch {
 		case err == nil:
-			s.seen.saved(token, x)
+			req.committed(token, x)
 			return nil
 		case !errors.Is(err, core.ErrNotFound):
-			s.seen.failed(token)
 			return err
 		case !until.After(now):
 			// An expiry already past: SaveUntil deleted whatever it knew.
 			// A session this store never loaded may still hold a key.
-			s.seen.gone(token)
-			if wasNew {
+			req.kill(token)
+			if wasNew && !succeeds {
 				return s.core.DeleteToken(ctx, token)
 			}
 			return nil
-		case !wasNew:
+		case !wasNew || succeeds:
 			// Deleted or revoked while the request ran: stay dead.
-			s.seen.gone(token)
+			req.kill(token)
 			return nil
 		}
-		// The create found a key: a session this store had not seen (found
-		// in another process, or forgotten). Update it, never create it.
-		if x, err = s.peek(ctx, token); x == nil {
+		// The create found a key: a session this request did not find
+		// (found under another context, or by the plain Find). Update it,
+		// never create it.
+		if x, err = s.core.Peek(ctx, token); err != nil {
+			req.kill(token)
+			if errors.Is(err, core.ErrNotFound) {
+				return nil
+			}
 			return err
 		}
 	}
 }
 
-// peek loads a stored session for update; nil when it is gone.
-func (s *Store) peek(ctx context.Context, token string) (*core.Session, error) {
-	x, err := s.core.Peek(ctx, token)
-	if err != nil {
-		s.seen.gone(token)
-		if errors.Is(err, core.ErrNotFound) {
-			return nil, nil
+// forCommit returns the session a commit of token writes: the one this
+// request found or committed, the successor of the one it renewed
+// (succeeds), or a new one. skip reports a token that must not be written.
+func (s *Store) forCommit(req *request, tok string, dev core.Device) (x *core.Session, succeeds, skip bool, err error) {
+	if req != nil {
+		req.mu.Lock()
+		defer req.mu.Unlock()
+		switch e := req.tokens[tok]; {
+		case e != nil && e.dead:
+			return nil, false, true, nil
+		case e != nil && e.x != nil:
+			cp := *e.x
+			return &cp, false, false, nil
+		case req.dead:
+			// sm.RenewToken of a session revoked before it was deleted:
+			// its new token must not bring it back.
+			req.dead = false
+			req.get(tok).dead = true
+			return nil, false, true, nil
+		case req.retired != nil:
+			old := req.retired
+			req.retired = nil
+			x, err = s.core.Successor(old, tok)
+			return x, true, false, wrap(err)
 		}
-		return nil, err
 	}
-	return x, nil
+	x, err = s.core.NewSessionWithToken(tok, dev)
+	return x, false, false, wrap(err)
+}
+
+func wrap(err error) error {
+	if err != nil {
+		return fmt.Errorf("scsredis: commit: %w", err)
+	}
+	return nil
+}
+
+// committed records a successful commit of token.
+func (r *request) committed(tok string, x *core.Session) {
+	if r == nil {
+		return
+	}
+	r.mu.Lock()
+	e := r.get(tok)
+	cp := *x
+	e.x, e.dead = &cp, false
+	r.mu.Unlock()
+}
+
+// kill records that token must not be written again in this request.
+func (r *request) kill(tok string) {
+	if r == nil {
+		return
+	}
+	r.mu.Lock()
+	e := r.get(tok)
+	e.x, e.dead = nil, true
+	r.mu.Unlock()
 }
 
 // same reports whether stored data decodes to the given deadline and values.
@@ -298,18 +334,42 @@ func (s *Store) same(stored []byte, deadline time.Time, values map[string]interf
 	return err == nil && d.Equal(deadline) && len(v) == len(values) && reflect.DeepEqual(v, values)
 }
 
-// DeleteCtx removes the session and its index entry: one round trip for a
-// session this store found, two otherwise. An unknown or malformed token is a
-// no-op. A request still holding the session cannot write it back: a token
-// this store found and then deleted is never written again.
+// DeleteCtx removes the session and its index entry; an unknown or
+// malformed token is a no-op. With the request's context, a token this
+// request found and deleted is never written again, and a bound session it
+// deletes keeps its index entry until the request ends: if the request then
+// commits a new token (sm.RenewToken), that is a renewal, refused if a revoke
+// ran in between; if not (sm.Destroy), the entry goes when the request ends.
 func (s *Store) DeleteCtx(ctx context.Context, token string) error {
 	if !ValidToken(token) {
 		return nil
 	}
-	if x := s.seen.kill(token); x != nil {
+	req := s.reqs.of(ctx, s)
+	if req == nil {
+		return s.core.DeleteToken(ctx, token)
+	}
+	req.mu.Lock()
+	e := req.get(token)
+	x := e.x
+	e.x, e.dead = nil, true
+	req.mu.Unlock()
+	switch {
+	case x == nil:
+		return s.core.DeleteToken(ctx, token)
+	case x.UserID == "":
 		return s.core.Delete(ctx, x)
 	}
-	return s.core.DeleteToken(ctx, token)
+	err := s.core.Retire(ctx, x)
+	req.mu.Lock()
+	defer req.mu.Unlock()
+	switch {
+	case err == nil:
+		req.retired, req.dead = x, false
+	case errors.Is(err, core.ErrNotFound):
+		req.retired, req.dead = nil, true
+		return nil
+	}
+	return err
 }
 
 // Bind binds the request's session to userID from its next commit on, for

@@ -469,7 +469,8 @@ func TestStoreContract(t *testing.T) {
 // deleted through another is not written back by the first one's Commit.
 func TestNoResurrectionAcrossProcesses(t *testing.T) {
 	f := newFixture(t, setup{})
-	ctx := context.Background()
+	ctx, cancel := context.WithCancel(context.Background()) // one request's context
+	defer cancel()
 	c := f.client(t)
 	c.do(t, "/login?user=u1", nil)
 	tok, h := c.cookie(), c.handle(t)
