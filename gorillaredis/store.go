@@ -220,7 +220,12 @@ func (s *Store) Save(r *http.Request, w http.ResponseWriter, session *sessions.S
 	if err := s.sync(st, session); err != nil {
 		return err
 	}
-	var err error
+	// Sign first: a cookie that cannot be made must not leave a session
+	// (and a device in the user's list) behind.
+	value, err := s.encodeCookie(session.Name(), st.cs.Token())
+	if err != nil {
+		return err
+	}
 	if idle := s.core.Options().IdleTimeout; opts.MaxAge > 0 && time.Duration(opts.MaxAge)*time.Second < idle {
 		err = s.core.SaveUntil(ctx, st.cs, s.core.Options().Now().Add(time.Duration(opts.MaxAge)*time.Second))
 	} else {
@@ -238,10 +243,6 @@ func (s *Store) Save(r *http.Request, w http.ResponseWriter, session *sessions.S
 	}
 	session.IsNew = false
 	session.ID = st.cs.Handle()
-	value, err := s.encodeCookie(session.Name(), st.cs.Token())
-	if err != nil {
-		return err
-	}
 	http.SetCookie(w, sessions.NewCookie(session.Name(), value, opts))
 	return nil
 }

@@ -472,3 +472,23 @@ func TestRedisDown(t *testing.T) {
 		t.Fatalf("Save after a failed load: %v, cookies %q; want the error and no cookie", err, w.Header().Values("Set-Cookie"))
 	}
 }
+
+// TestUnsignableCookieWritesNothing: a Save whose cookie cannot be signed
+// (no hash key) returns the error and leaves no session and no device in
+// the user's list.
+func TestUnsignableCookieWritesNothing(t *testing.T) {
+	e := newEnv(t, gorillaredis.Options{}, nil)
+	r := httptest.NewRequest("GET", "https://example.test/", nil)
+	w := httptest.NewRecorder()
+	session, err := e.store.New(r, "__Host-s")
+	if err != nil {
+		t.Fatal(err)
+	}
+	session.Values["user_id"] = "u1"
+	if err := e.store.Save(r, w, session); err == nil {
+		t.Fatalf("Save with no hash key: nil error")
+	}
+	if keys := e.srv.Keys(t, e.raw); len(keys) != 0 {
+		t.Errorf("a Save that could not sign its cookie left %v", keys)
+	}
+}
