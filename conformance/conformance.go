@@ -51,6 +51,13 @@ import (
 //	Concurrency/Writers          two requests of one session change different values at once: in the
 //	                             hash layout both changes survive; in the string layout the last
 //	                             writer wins, as documented
+//	Revocation/Model             random interleavings of every operation from several devices of a
+//	                             few users, with clock moves, checked against a model after each
+//	                             step: nothing alive that a revoke, logout or expiry ended (old
+//	                             tokens included), nothing ended that no revoke touched, every live
+//	                             bound session in its index, every key with a TTL. Seeded; a failure
+//	                             prints its seed (REDISESSION_MODEL_SEED replays it,
+//	                             REDISESSION_MODEL_SEEDS sets how many run, 3 by default)
 //
 // A harness whose adapter supports more than the string layout says so by
 // implementing Layouts; Run then runs every property once per layout, named

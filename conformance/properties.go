@@ -45,6 +45,7 @@ var properties = []property{
 	{name: "Concurrency/OneSession", run: concurrentSession},
 	{name: "Concurrency/OneUser", run: concurrentUser},
 	{name: "Concurrency/Writers", run: concurrentWriters},
+	{name: "Revocation/Model", options: modelOptions, run: revocationModel},
 }
 
 func tokenFresh(t *testing.T, p *prop) {
