@@ -1,6 +1,7 @@
 package conformance
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -14,8 +15,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
 	"github.com/redisession/redisession/core"
 )
+
+var ctxBackground = context.Background()
 
 // The model property plays random interleavings of every operation against
 // the adapter, from several devices of a few users at once, and checks
@@ -28,6 +32,12 @@ import (
 //     values (no spurious logout, no lost write);
 //   - every live bound session is in its user's index;
 //   - every key has a TTL.
+//
+// Some steps start with a fault: an entry naming one user's live session
+// planted in the other user's index (a rebind cut short), after which a
+// revoke of that other user must leave the session alone; or the wrong
+// type under a third user's index key, after which a login into that user
+// must fail without leaving a session.
 //
 // Operations that race a revoke of their own user may go either way (a
 // login that reaches Redis after the revoke began is a login after it);
@@ -99,6 +109,7 @@ func runModel(t *testing.T, p *prop, seed int64) {
 	rng := rand.New(rand.NewSource(seed))
 	tag := "s" + strconv.FormatInt(seed%100000, 10)
 	users := []string{tag + "u1", tag + "u2"}
+	broken := tag + "u3" // a user whose index key holds the wrong type, in some steps
 	devs := make([]*mdev, modelDevices)
 	for i := range devs {
 		devs[i] = &mdev{d: p.device(t, "model-"+strconv.Itoa(i))}
@@ -132,8 +143,12 @@ func runModel(t *testing.T, p *prop, seed int64) {
 				op.kind = "get"
 			case r < 40:
 				op.kind, op.arg = "set", "v"+strconv.Itoa(rng.Intn(1000))
-			case r < 58:
+			case r < 55:
 				op.kind, op.arg = "login", users[rng.Intn(len(users))]
+			case r < 58 && m.user != "":
+				op.kind = "devices"
+			case r < 58:
+				op.kind = "get"
 			case r < 70:
 				op.kind = "renew"
 			case r < 78:
@@ -161,6 +176,41 @@ func runModel(t *testing.T, p *prop, seed int64) {
 		}
 		if rng.Intn(5) == 0 {
 			ops = append(ops, &mop{dev: -1, kind: "revoke-all", arg: users[rng.Intn(len(users))]})
+		}
+		// Faults the step starts with. A planted entry: a live session of
+		// one user named in the other's index, as a rebind cut short
+		// between its steps leaves it; revoking that other user must not
+		// end it. A broken index: the wrong type under a user's index key;
+		// a login into that user must fail and leave no session.
+		if rng.Intn(4) == 0 {
+			i := rng.Intn(len(devs))
+			if m := devs[i]; m.user != "" && m.handle != "" {
+				other := users[0]
+				if other == m.user {
+					other = users[1]
+				}
+				at := p.srv.Now().Add(p.idle())
+				idx := p.store.IndexKey(other)
+				if err := p.raw.ZAdd(ctxBackground, idx, redis.Z{Score: float64(at.UnixMilli()), Member: m.handle}).Err(); err != nil {
+					t.Fatal(err)
+				}
+				if p.pttl(t, idx) < 0 { // planted into no index: give the key the TTL an index has
+					if err := p.raw.PExpireAt(ctxBackground, idx, at).Err(); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+		}
+		breakIndex := rng.Intn(6) == 0
+		if breakIndex {
+			if err := p.raw.Set(ctxBackground, p.store.IndexKey(broken), "not an index", time.Hour).Err(); err != nil {
+				t.Fatal(err)
+			}
+			for _, op := range ops {
+				if op.kind == "login" && rng.Intn(2) == 0 {
+					op.arg = broken
+				}
+			}
 		}
 		// The tokens each device held before the step.
 		before := make([]string, len(devs))
@@ -225,6 +275,9 @@ func runModel(t *testing.T, p *prop, seed int64) {
 				if !ok && op.kind != "logout" && op.kind != "revoke-one" {
 					w.either = true // judged below: only a revoke may make it fail
 				}
+				if op.kind == "login" && op.arg == broken {
+					w.user, w.either, w.oldDead = m.user, true, false
+				}
 			}
 			wants[i] = w
 		}
@@ -270,7 +323,7 @@ func runModel(t *testing.T, p *prop, seed int64) {
 		}
 		for i := range devs {
 			w := &wants[i]
-			if op := mine[i]; op != nil && w.either && !touched[i] {
+			if op := mine[i]; op != nil && w.either && !touched[i] && !(op.kind == "login" && op.arg == broken) {
 				fail(step, "device %d: %s answered %d (%s) though no revoke touched its user", i, op.kind, op.status, op.reply.Err)
 			}
 			switch {
@@ -302,7 +355,9 @@ func runModel(t *testing.T, p *prop, seed int64) {
 			if w.either && r.User != "" && r.User != w.user && r.User != m.user {
 				fail(step, "device %d after %s: logged in as %q, neither %q nor %q", i, describe(mine[i]), r.User, m.user, w.user)
 			}
-			if r.User != "" && !p.indexed(t, r.User, r.Handle) {
+			if r.User == broken {
+				fail(step, "device %d: logged in as %q though that user's index is broken: its session is outside any index", i, broken)
+			} else if r.User != "" && !p.indexed(t, r.User, r.Handle) {
 				fail(step, "device %d: its session %s is live and bound to %q but not in its index", i, r.Handle, r.User)
 			}
 			m.user, m.value, m.handle = r.User, value, r.Handle
@@ -312,6 +367,11 @@ func runModel(t *testing.T, p *prop, seed int64) {
 				if pr, _, err := probe.try("GET", "/get?k=x"); err == nil && pr.User != "" {
 					fail(step, "device %d: a token it held before %s still logs in as %q", i, describe(mine[i]), pr.User)
 				}
+			}
+		}
+		if breakIndex {
+			if err := p.raw.Del(ctxBackground, p.store.IndexKey(broken)).Err(); err != nil {
+				t.Fatal(err)
 			}
 		}
 		if step%5 == 4 || step == modelSteps-1 {
@@ -349,6 +409,8 @@ func modelPath(op *mop) (string, string) {
 		return "POST", "/revoke?h=" + url.QueryEscape(op.arg)
 	case "revoke-all":
 		return "POST", "/revoke-user?user=" + url.QueryEscape(op.arg)
+	case "devices":
+		return "GET", "/devices"
 	default:
 		return "POST", "/" + op.kind
 	}
