@@ -3,6 +3,7 @@ package conformance
 import (
 	"net/http"
 	"testing"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 	"github.com/redisession/redisession/core"
@@ -56,6 +57,12 @@ type Adapter struct {
 	// ReadRoundTrips is the round trips a request costs that only reads a
 	// live session; 0 means 1.
 	ReadRoundTrips int
+	// ExpiryDrift is how much sooner than now+IdleTimeout a slid expiry may
+	// fall because the framework decides expiries on its own clock before
+	// the store writes them (scs reads time.Now, then the store turns that
+	// absolute time into one on the store's clock: the time in between is
+	// lost). 0 for adapters that let the store compute the expiry.
+	ExpiryDrift time.Duration
 }
 
 // App is the application the suite runs inside the adapter.

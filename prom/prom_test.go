@@ -55,7 +55,7 @@ redisession_users{app="test"} 1
 	if err != nil {
 		t.Error(err)
 	}
-	if n, err := testutil.GatherAndCount(reg); err != nil || n != 16 {
-		t.Errorf("gathered %d metrics, %v; want 16 (10 counters, 4 gauges, scan age, scan errors)", n, err)
+	if n, err := testutil.GatherAndCount(reg); err != nil || n != 17 {
+		t.Errorf("gathered %d metrics, %v; want 17 (11 counters, 4 gauges, scan age, scan errors)", n, err)
 	}
 }

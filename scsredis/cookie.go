@@ -1,8 +1,10 @@
 package scsredis
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
+	"time"
 
 	"github.com/alexedwards/scs/v2"
 
@@ -23,4 +25,29 @@ func CheckCookie(sm *scs.SessionManager) error {
 		return fmt.Errorf("scsredis: %w", err)
 	}
 	return nil
+}
+
+// Check reports, at startup, what would make sm and the store disagree
+// without a word at run time: a cookie browsers refuse (CheckCookie), an
+// Options.Codec that cannot decode what sm.Codec writes (sessions would be
+// stored opaque, bound to no user, in no device list), and an
+// Options.Core.Lifetime shorter than sm.Lifetime (sessions would end before
+// the cookie scs sends says).
+func (s *Store) Check(sm *scs.SessionManager) error {
+	errs := []error{CheckCookie(sm)}
+	codec := sm.Codec
+	if codec == nil {
+		codec = scs.GobCodec{}
+	}
+	probe, err := codec.Encode(time.Now().Add(time.Hour), map[string]interface{}{s.userKey: "probe"})
+	if err == nil {
+		_, _, err = s.codec.Decode(probe)
+	}
+	if err != nil {
+		errs = append(errs, fmt.Errorf("scsredis: Options.Codec (%T) cannot decode what the manager's Codec (%T) writes: set Options.Codec to sm.Codec: %w", s.codec, codec, err))
+	}
+	if life := s.core.Options().Lifetime; life < sm.Lifetime {
+		errs = append(errs, fmt.Errorf("scsredis: Options.Core.Lifetime (%v) is shorter than sm.Lifetime (%v): sessions will end before their cookies do", life, sm.Lifetime))
+	}
+	return errors.Join(errs...)
 }

@@ -46,7 +46,6 @@ func TestErrorsNameNoToken(t *testing.T) {
 	check("DeleteCtx, Redis down", down.DeleteCtx(ctx, token))
 	_, err = down.RevokeUser(ctx, "u1")
 	check("RevokeUser, Redis down", err)
-	check("CommitCtx of data the codec cannot read", up.CommitCtx(ctx, core.NewToken(), []byte("not gob"), time.Now().Add(time.Hour)))
 
 	// Through scs: what LoadAndSave hands its ErrorFunc.
 	var errs []error

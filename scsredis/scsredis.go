@@ -12,6 +12,7 @@
 //	sm := scs.New()
 //	sm.Store = store
 //	sm.IdleTimeout = 30 * time.Minute
+//	if err := store.Check(sm); err != nil { log.Fatal(err) } // cookie, codec, lifetime
 //	http.ListenAndServe(":8080", scsredis.RecordDevice(sm.LoadAndSave(mux)))
 //
 // In a handler, sm.Put(r.Context(), "user_id", id) after sm.RenewToken binds
@@ -20,8 +21,9 @@
 // user agent and address shown in device lists (the plain Find/Commit/Delete
 // get no request context, so a manager that only calls those records none).
 // scs's RenewToken starts a new session under a new token and restarts scs's
-// Lifetime; the store follows: the old token is deleted with its index entry
-// and the new one is indexed when committed.
+// Lifetime; the store follows: the old token is deleted at once, its index
+// entry gives way to the new token's when that is committed (see "No
+// resurrection").
 //
 // # Expiry
 //
@@ -32,9 +34,11 @@
 // scs commits on every request anyway, so a request costs what scs asks for,
 // Find + Commit, and a Commit whose values did not change only moves the
 // expiry. scs's gob encoding of a map is not byte-for-byte stable, so "did
-// not change" is decided on the decoded deadline and values. The store's own
-// absolute lifetime (Options.Core.Lifetime, 24 h by default) is a cap: keep
-// it at least sm.Lifetime. Expiries are carried over as durations from now,
+// not change" is decided on the decoded deadline and values. The deadline scs
+// writes in each session (sm.Lifetime from its creation, restarted by
+// RenewToken) is the session's deadline in Redis too; the store's own cap
+// (Options.Core.Lifetime) is DefaultLifetime unless set, and Check reports
+// one shorter than sm.Lifetime. Expiries are carried over as durations from now,
 // so a store given its own clock (Options.Core.Now, as tests do) stays in
 // step with scs, which reads time.Now.
 //
@@ -111,16 +115,25 @@ const BoundUserKey = "__redisession_user"
 // Options configures a Store. The zero value is ready to use.
 type Options struct {
 	// Core configures the engine: key prefix, size limit, user key ("user_id"
-	// by default), the absolute lifetime cap (24 h by default; keep it ≥
-	// sm.Lifetime) and IdleTimeout (used only to estimate "last seen" in
-	// device lists; set it to sm.IdleTimeout). ValidToken is
-	// set by New.
+	// by default), an absolute lifetime cap over scs's own (DefaultLifetime
+	// when zero; Check reports one below sm.Lifetime) and IdleTimeout (used
+	// only to estimate "last seen" in device lists; set it to
+	// sm.IdleTimeout). ValidToken is set by New.
 	Core core.Options
 
-	// Codec decodes session blobs to find the user. It must be the
-	// manager's Codec; nil means scs.GobCodec.
+	// Codec decodes session blobs to find the user and the deadline. It
+	// must be the manager's Codec; nil means scs.GobCodec. Bytes it cannot
+	// decode are still stored and returned byte for byte, but bound to no
+	// user and counted in Core().Counters().Opaque; Check reports the
+	// mismatch at startup.
 	Codec scs.Codec
 }
+
+// DefaultLifetime is the absolute cap a Store puts on sessions when
+// Options.Core.Lifetime is zero: 400 days, as long as browsers keep a
+// cookie, so the deadline scs writes in each session (sm.Lifetime from its
+// creation or renewal) is the one that counts.
+const DefaultLifetime = 400 * 24 * time.Hour
 
 // Store is an scs.Store and scs.CtxStore backed by Redis. It is safe for
 // concurrent use.
@@ -141,6 +154,9 @@ var (
 func New(client redis.UniversalClient, opts Options) *Store {
 	co := opts.Core
 	co.ValidToken = nil
+	if co.Lifetime <= 0 {
+		co.Lifetime = DefaultLifetime
+	}
 	if opts.Codec == nil {
 		opts.Codec = scs.GobCodec{}
 	}
@@ -212,9 +228,13 @@ func (s *Store) CommitCtx(ctx context.Context, token string, b []byte, expiry ti
 	if !ValidToken(token) {
 		return fmt.Errorf("scsredis: commit: %w", core.ErrInvalidToken)
 	}
+	// scs's store contract is opaque bytes: what Options.Codec cannot
+	// decode is stored as it is, bound to no user (see Check).
 	deadline, values, err := s.codec.Decode(b)
-	if err != nil {
-		return fmt.Errorf("scsredis: commit %s: decode: %w", s.core.Handle(token), err)
+	opaque := err != nil
+	if opaque {
+		s.core.CountOpaque()
+		deadline, values = time.Time{}, nil
 	}
 	uid := userID(values, s.userKey)
 	// scs reads time.Now; the store may run on its own clock. Carry the
@@ -231,7 +251,7 @@ func (s *Store) CommitCtx(ctx context.Context, token string, b []byte, expiry ti
 			x.ShortenDeadline(now.Add(deadline.Sub(wall)))
 		}
 		x.UserID = uid
-		if x.IsNew() || (string(x.Data) != string(b) && !s.same(x.Data, deadline, values)) {
+		if x.IsNew() || (string(x.Data) != string(b) && (opaque || !s.same(x.Data, deadline, values))) {
 			x.Data = b
 		}
 		wasNew := x.IsNew()

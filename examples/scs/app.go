@@ -51,6 +51,9 @@ func newApp(cfg demo.Config) http.Handler {
 	// scs's default, kept because the demo serves plain HTTP on 127.0.0.1;
 	// behind TLS set it to true.
 	sm.Cookie.Secure = false
+	if err := store.Check(sm); err != nil {
+		panic(err) // a cookie browsers refuse, a codec or lifetime the store cannot follow
+	}
 
 	a := &app{sm: sm, store: store, users: cfg.Users}
 	reg := prometheus.NewRegistry()
