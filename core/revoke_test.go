@@ -28,6 +28,17 @@ func modes(t *testing.T, opts core.Options, run func(t *testing.T, f *fixture)) 
 	}
 }
 
+// layoutModes is modes under both layouts.
+func layoutModes(t *testing.T, opts core.Options, run func(t *testing.T, f *fixture)) {
+	for _, layout := range []core.Layout{core.LayoutString, core.LayoutHash} {
+		t.Run(layout.String(), func(t *testing.T) {
+			o := opts
+			o.Layout = layout
+			modes(t, o, run)
+		})
+	}
+}
+
 func (f *fixture) alive(t testing.TB, token string) bool {
 	t.Helper()
 	_, err := f.store.Peek(context.Background(), token)
@@ -260,77 +271,69 @@ func TestCreateCollisionKeepsIndex(t *testing.T) {
 // rebind cut short) does not let a revoke of u1 end it.
 func TestRevokeChecksOwner(t *testing.T) {
 	ctx := context.Background()
-	for _, layout := range []core.Layout{core.LayoutString, core.LayoutHash} {
-		t.Run(layout.String(), func(t *testing.T) {
-			modes(t, core.Options{Layout: layout}, func(t *testing.T, f *fixture) {
-				mine := f.login(t, "u1", "mine")
-				theirs := f.login(t, "u2", "theirs")
-				score := float64(theirs.Deadline().UnixMilli())
-				if err := f.raw.ZAdd(ctx, f.store.IndexKey("u1"), redis.Z{Score: score, Member: theirs.Handle()}).Err(); err != nil {
-					t.Fatal(err)
-				}
-				if err := f.store.RevokeSession(ctx, "u1", theirs.Handle()); !errors.Is(err, core.ErrNotFound) {
-					t.Errorf("RevokeSession(u1, u2's session) = %v, want ErrNotFound", err)
-				}
-				if n, err := f.store.RevokeUser(ctx, "u1"); n != 1 || err != nil {
-					t.Errorf("RevokeUser(u1) = %d, %v; want 1", n, err)
-				}
-				if !f.alive(t, theirs.Token()) || !f.indexed(t, "u2", theirs.Handle()) {
-					t.Errorf("u2's session was ended through u1's index")
-				}
-				if f.alive(t, mine.Token()) {
-					t.Errorf("u1's own session survived")
-				}
-			})
-		})
-	}
+	layoutModes(t, core.Options{}, func(t *testing.T, f *fixture) {
+		mine := f.login(t, "u1", "mine")
+		theirs := f.login(t, "u2", "theirs")
+		score := float64(theirs.Deadline().UnixMilli())
+		if err := f.raw.ZAdd(ctx, f.store.IndexKey("u1"), redis.Z{Score: score, Member: theirs.Handle()}).Err(); err != nil {
+			t.Fatal(err)
+		}
+		if err := f.store.RevokeSession(ctx, "u1", theirs.Handle()); !errors.Is(err, core.ErrNotFound) {
+			t.Errorf("RevokeSession(u1, u2's session) = %v, want ErrNotFound", err)
+		}
+		if n, err := f.store.RevokeUser(ctx, "u1"); n != 1 || err != nil {
+			t.Errorf("RevokeUser(u1) = %d, %v; want 1", n, err)
+		}
+		if !f.alive(t, theirs.Token()) || !f.indexed(t, "u2", theirs.Handle()) {
+			t.Errorf("u2's session was ended through u1's index")
+		}
+		if f.alive(t, mine.Token()) {
+			t.Errorf("u1's own session survived")
+		}
+	})
 }
 
 // TestFailedSaveWritesNothing: a save whose index step fails (a wrong type
 // under the index key) returns an error and has written no session.
 func TestFailedSaveWritesNothing(t *testing.T) {
 	ctx := context.Background()
-	for _, layout := range []core.Layout{core.LayoutString, core.LayoutHash} {
-		t.Run(layout.String(), func(t *testing.T) {
-			modes(t, core.Options{Layout: layout}, func(t *testing.T, f *fixture) {
-				if err := f.raw.Set(ctx, f.store.IndexKey("u1"), "not an index", time.Hour).Err(); err != nil {
-					t.Fatal(err)
-				}
-				x := f.store.NewSession(core.Device{})
-				x.UserID, x.Data, x.Fields = "u1", []byte("d"), map[string][]byte{"a": []byte("1")}
-				if err := f.store.Save(ctx, x); err == nil || errors.Is(err, core.ErrNotFound) {
-					t.Errorf("login with a wrong type under the index: %v, want an error", err)
-				}
-				if f.alive(t, x.Token()) {
-					t.Errorf("the failed login wrote its session: a bound session outside its index")
-				}
-				// A stored anonymous session bound to u1 fails the same way
-				// and stays as it was.
-				y := f.store.NewSession(core.Device{})
-				y.Data, y.Fields = []byte("anon"), map[string][]byte{"a": []byte("anon")}
-				if err := f.store.Save(ctx, y); err != nil {
-					t.Fatal(err)
-				}
-				y.UserID, y.Data, y.Fields = "u1", []byte("bound"), map[string][]byte{"a": []byte("bound")}
-				if err := f.store.Save(ctx, y); err == nil {
-					t.Errorf("bind with a wrong type under the index: nil error")
-				}
-				got, err := f.store.Peek(ctx, y.Token())
-				if err != nil || got.UserID != "" || (string(got.Data) != "anon" && string(got.Fields["a"]) != "anon") {
-					t.Errorf("after the failed bind the session is %+v, %v; want it unchanged", got, err)
-				}
-				// Renew of a bound session into a broken index: refused, old token intact.
-				z := f.login(t, "u3", "z")
-				z.UserID = "u1"
-				if err := f.store.Renew(ctx, z); err == nil {
-					t.Errorf("renew into a wrong-type index: nil error")
-				}
-				if !f.alive(t, z.Token()) {
-					t.Errorf("a failed renew lost the session")
-				}
-			})
-		})
-	}
+	layoutModes(t, core.Options{}, func(t *testing.T, f *fixture) {
+		if err := f.raw.Set(ctx, f.store.IndexKey("u1"), "not an index", time.Hour).Err(); err != nil {
+			t.Fatal(err)
+		}
+		x := f.store.NewSession(core.Device{})
+		x.UserID, x.Data, x.Fields = "u1", []byte("d"), map[string][]byte{"a": []byte("1")}
+		if err := f.store.Save(ctx, x); err == nil || errors.Is(err, core.ErrNotFound) {
+			t.Errorf("login with a wrong type under the index: %v, want an error", err)
+		}
+		if f.alive(t, x.Token()) {
+			t.Errorf("the failed login wrote its session: a bound session outside its index")
+		}
+		// A stored anonymous session bound to u1 fails the same way
+		// and stays as it was.
+		y := f.store.NewSession(core.Device{})
+		y.Data, y.Fields = []byte("anon"), map[string][]byte{"a": []byte("anon")}
+		if err := f.store.Save(ctx, y); err != nil {
+			t.Fatal(err)
+		}
+		y.UserID, y.Data, y.Fields = "u1", []byte("bound"), map[string][]byte{"a": []byte("bound")}
+		if err := f.store.Save(ctx, y); err == nil {
+			t.Errorf("bind with a wrong type under the index: nil error")
+		}
+		got, err := f.store.Peek(ctx, y.Token())
+		if err != nil || got.UserID != "" || (string(got.Data) != "anon" && string(got.Fields["a"]) != "anon") {
+			t.Errorf("after the failed bind the session is %+v, %v; want it unchanged", got, err)
+		}
+		// Renew of a bound session into a broken index: refused, old token intact.
+		z := f.login(t, "u3", "z")
+		z.UserID = "u1"
+		if err := f.store.Renew(ctx, z); err == nil {
+			t.Errorf("renew into a wrong-type index: nil error")
+		}
+		if !f.alive(t, z.Token()) {
+			t.Errorf("a failed renew lost the session")
+		}
+	})
 }
 
 // TestHashLimitsBeforeWriting: a hash-layout save or renew that cannot be
