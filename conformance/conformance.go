@@ -51,6 +51,10 @@ import (
 //	Concurrency/Writers          two requests of one session change different values at once: in the
 //	                             hash layout both changes survive; in the string layout the last
 //	                             writer wins, as documented
+//	Revocation/RenewRace         a renewal racing a revoke-all of its user never survives it, under its
+//	                             old token or its new one (REDISESSION_ROUNDS rounds, 50 by default)
+//	Revocation/LoginRace         a login racing a revoke-all of its user either dies or is in its index,
+//	                             so the next revoke ends it
 //	Revocation/Model             random interleavings of every operation from several devices of a
 //	                             few users, with clock moves, checked against a model after each
 //	                             step: nothing alive that a revoke, logout or expiry ended (old

@@ -452,3 +452,73 @@ func (d *device) try(method, path string) (reply, int, error) {
 	}
 	return r, res.StatusCode, nil
 }
+
+// raceRounds is how many times the race properties play their race:
+// REDISESSION_ROUNDS, else 50.
+func raceRounds() int {
+	if n, err := strconv.Atoi(os.Getenv("REDISESSION_ROUNDS")); err == nil && n > 0 {
+		return n
+	}
+	return 50
+}
+
+// renewRace: a device renews its session while an admin revokes its user,
+// with real goroutines, many times; once both returned the device is logged
+// out under its old token and its new one.
+func renewRace(t *testing.T, p *prop) {
+	admin := p.device(t, "admin")
+	survivors, rounds := 0, raceRounds()
+	for r := 0; r < rounds; r++ {
+		user := "race" + strconv.Itoa(r)
+		d := p.device(t, "d")
+		d.login(t, user)
+		old := d.cookie()
+		var wg sync.WaitGroup
+		wg.Add(2)
+		go func() { defer wg.Done(); _, _, _ = d.try("POST", "/renew") }()
+		go func() { defer wg.Done(); _, _, _ = admin.try("POST", "/revoke-user?user="+url.QueryEscape(user)) }()
+		wg.Wait()
+		probe := p.device(t, "probe")
+		probe.setCookie(old)
+		if d.loggedIn(t) || probe.loggedIn(t) {
+			survivors++
+		}
+	}
+	t.Logf("Revocation/RenewRace: %d of %d renewals racing a revoke-all survived", survivors, rounds)
+	if survivors != 0 {
+		t.Errorf("Revocation/RenewRace: %d of %d renewals racing a revoke-all survived it", survivors, rounds)
+	}
+}
+
+// loginRace: a device logs in while an admin revokes that user, many times;
+// a login that survives must be in its user's index, so the next revoke
+// ends it.
+func loginRace(t *testing.T, p *prop) {
+	admin := p.device(t, "admin")
+	outside, survived, rounds := 0, 0, raceRounds()
+	for r := 0; r < rounds; r++ {
+		user := "race" + strconv.Itoa(r)
+		d := p.device(t, "d")
+		var wg sync.WaitGroup
+		wg.Add(2)
+		go func() { defer wg.Done(); _, _, _ = d.try("POST", "/login?user="+url.QueryEscape(user)) }()
+		go func() { defer wg.Done(); _, _, _ = admin.try("POST", "/revoke-user?user="+url.QueryEscape(user)) }()
+		wg.Wait()
+		r := d.get(t, "x")
+		if r.User == "" {
+			continue
+		}
+		survived++
+		if !p.indexed(t, user, r.Handle) {
+			outside++
+		}
+		admin.must(t, "POST", "/revoke-user?user="+url.QueryEscape(user))
+		if d.loggedIn(t) {
+			outside++
+		}
+	}
+	t.Logf("Revocation/LoginRace: %d of %d logins racing a revoke-all came after it; %d outside their index", survived, rounds, outside)
+	if outside != 0 {
+		t.Errorf("Revocation/LoginRace: %d of %d logins racing a revoke-all were outside their index or outlived the next revoke", outside, rounds)
+	}
+}

@@ -45,6 +45,8 @@ var properties = []property{
 	{name: "Concurrency/OneSession", run: concurrentSession},
 	{name: "Concurrency/OneUser", run: concurrentUser},
 	{name: "Concurrency/Writers", run: concurrentWriters},
+	{name: "Revocation/RenewRace", options: modelOptions, run: renewRace},
+	{name: "Revocation/LoginRace", options: modelOptions, run: loginRace},
 	{name: "Revocation/Model", options: modelOptions, run: revocationModel},
 }
 
