@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -130,5 +131,43 @@ func TestLongLifetime(t *testing.T) {
 	})
 	if err := capped.store.Check(capped.sm); err == nil || !strings.Contains(err.Error(), "Lifetime") {
 		t.Errorf("Check with a 24h cap under a 7-day sm.Lifetime = %v, want an error", err)
+	}
+}
+
+// countingCodec counts the store's decodes.
+type countingCodec struct {
+	scs.GobCodec
+	n *atomic.Int64
+}
+
+func (c countingCodec) Decode(b []byte) (time.Time, map[string]interface{}, error) {
+	c.n.Add(1)
+	return c.GobCodec.Decode(b)
+}
+
+// TestDecodeOncePerRequest: scs encodes its values in random map order, so
+// an unchanged session rarely commits the bytes it was read with; the store
+// still decodes once per request, not once for what scs commits and again
+// for what is stored.
+func TestDecodeOncePerRequest(t *testing.T) {
+	var n atomic.Int64
+	f := newFixture(t, setup{opts: scsredis.Options{Codec: countingCodec{n: &n}}})
+	c := f.client(t)
+	for _, k := range []string{"a", "b", "c", "d", "e", "f", "g", "h"} {
+		c.do(t, "/put?k="+k+"&v=value-"+k, nil)
+	}
+	const reads = 20
+	n.Store(0)
+	for i := 0; i < reads; i++ {
+		f.count.Reset()
+		if got := c.get(t, "c"); got != "value-c" {
+			t.Fatalf("read %q", got)
+		}
+		if cmds := f.count.Commands(); cmds["pexpireat"] != 1 || len(cmds) != 2 {
+			t.Fatalf("read %d rewrote the session: %v", i, cmds)
+		}
+	}
+	if got := n.Load(); got > reads {
+		t.Errorf("%d decodes in %d read-only requests, want at most one each", got, reads)
 	}
 }

@@ -21,6 +21,7 @@ import (
 // set, waits inside the handler (after scs deleted the old token, before it
 // commits the new one) until release is closed.
 type renewApp struct {
+	srv     *redistest.Server
 	raw     redis.UniversalClient
 	store   *scsredis.Store
 	sm      *scs.SessionManager
@@ -32,7 +33,7 @@ type renewApp struct {
 func newRenewApp(t *testing.T) *renewApp {
 	t.Helper()
 	srv := redistest.Start(t)
-	a := &renewApp{raw: srv.NewClient(t, nil)}
+	a := &renewApp{raw: srv.NewClient(t, nil), srv: srv}
 	a.store = scsredis.New(srv.NewClient(t, nil), scsredis.Options{Core: core.Options{Prefix: srv.Prefix, Now: srv.Now}})
 	a.sm = scs.New()
 	a.sm.Store = a.store
@@ -51,6 +52,10 @@ func newRenewApp(t *testing.T) *renewApp {
 			}
 		case "/logout":
 			_ = a.sm.Destroy(ctx)
+		case "/put-held":
+			close(a.entered)
+			<-a.release
+			a.sm.Put(ctx, "k", "late")
 		}
 		_, _ = w.Write([]byte(a.sm.GetString(ctx, "user_id")))
 	})))
@@ -176,5 +181,29 @@ func TestDestroyLeavesNoIndexEntry(t *testing.T) {
 		if time.Now().After(deadline) {
 			t.Fatalf("%s still has %d entries 5 s after sm.Destroy's request ended", idx, n)
 		}
+	}
+}
+
+// TestLongRequest: how long a request runs does not matter. A request that
+// found its session, then held it while the session was revoked and more
+// time passed than any table would keep (11 minutes; the store used to
+// forget after 10), commits nothing.
+func TestLongRequest(t *testing.T) {
+	a := newRenewApp(t)
+	tok, _ := a.get(t, "/login?user=u1", "")
+	a.entered, a.release = make(chan struct{}), make(chan struct{})
+	done := make(chan struct{})
+	go func() { defer close(done); a.get(t, "/put-held", tok) }()
+	<-a.entered
+	if _, err := a.store.RevokeUser(context.Background(), "u1"); err != nil {
+		t.Fatal(err)
+	}
+	if !a.srv.Real() { // a real server's clock cannot be moved; the hold still counts
+		a.srv.Advance(11 * time.Minute)
+	}
+	close(a.release)
+	<-done
+	if a.alive(t, tok) {
+		t.Errorf("a request held 11 minutes across a revoke wrote its session back")
 	}
 }

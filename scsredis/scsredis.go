@@ -99,7 +99,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"reflect"
 	"strconv"
 	"time"
 
@@ -142,6 +141,7 @@ type Store struct {
 	codec   scs.Codec
 	userKey string
 	reqs    requests
+	decoded decodedBlobs
 }
 
 var (
@@ -254,10 +254,13 @@ func (s *Store) CommitCtx(ctx context.Context, token string, b []byte, expiry ti
 		if x.IsNew() || (string(x.Data) != string(b) && (opaque || !s.same(x.Data, deadline, values))) {
 			x.Data = b
 		}
-		wasNew := x.IsNew()
+		wasNew, written := x.IsNew(), x.Modified()
 		err = s.core.SaveUntil(ctx, x, until)
 		switch {
 		case err == nil:
+			if written && !opaque {
+				s.decoded.put(b, decodedBlob{deadline, values})
+			}
 			req.committed(token, x)
 			return nil
 		case !errors.Is(err, core.ErrNotFound):
@@ -346,12 +349,6 @@ func (r *request) kill(tok string) {
 	e := r.get(tok)
 	e.x, e.dead = nil, true
 	r.mu.Unlock()
-}
-
-// same reports whether stored data decodes to the given deadline and values.
-func (s *Store) same(stored []byte, deadline time.Time, values map[string]interface{}) bool {
-	d, v, err := s.codec.Decode(stored)
-	return err == nil && d.Equal(deadline) && len(v) == len(values) && reflect.DeepEqual(v, values)
 }
 
 // DeleteCtx removes the session and its index entry; an unknown or
