@@ -129,7 +129,11 @@ func NewRequest(workload, cookie string) *http.Request {
 // "name=value" ("" if none was set, "-" if it was expired).
 func (s *Store) Do(w *Recorder, workload, cookie string) (string, error) {
 	w.Reset()
-	s.Handler.ServeHTTP(w, NewRequest(workload, cookie))
+	// net/http gives every request a context of its own, cancelled when the
+	// handler returns; stores may key per-request state by it (scsredis).
+	ctx, cancel := context.WithCancel(context.Background())
+	s.Handler.ServeHTTP(w, NewRequest(workload, cookie).WithContext(ctx))
+	cancel()
 	if w.Code != 200 {
 		return "", fmt.Errorf("%s %s: status %d", s.Name, workload, w.Code)
 	}
@@ -140,6 +144,8 @@ func (s *Store) Do(w *Recorder, workload, cookie string) (string, error) {
 // its cookie.
 func (s *Store) LoginAs(ctx context.Context, user string) (string, error) {
 	w := NewRecorder()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	r := NewRequest(Login, "").WithContext(ctx)
 	if user != "" {
 		r.Header.Set(UserHeader, user)

@@ -46,7 +46,7 @@ func (s *Store) members(ctx context.Context, userID string) ([]member, error) {
 	out := make([]member, 0, len(rng.Val()))
 	for _, z := range rng.Val() {
 		id, ok := z.Member.(string)
-		if !ok || strings.HasPrefix(id, markerPrefix) {
+		if !ok || strings.HasPrefix(id, markerPrefix) || strings.HasPrefix(id, retiredPrefix) {
 			continue
 		}
 		out = append(out, member{id: id, score: int64(z.Score)})
@@ -77,7 +77,8 @@ func (s *Store) UserSessions(ctx context.Context, userID string) ([]SessionInfo,
 		ttls[i] = redis.NewDurationCmd(ctx, time.Millisecond, "pttl", key)
 		cmds = append(cmds, gets[i], ttls[i])
 	}
-	if err := s.send(ctx, cmds); err != nil {
+	// A tombstone (or another program's key) answers WRONGTYPE: skipped below.
+	if err := s.send(ctx, cmds); err != nil && !isWrongType(err) {
 		return nil, fmt.Errorf("redisession: list sessions of user %q: %w", userID, err)
 	}
 	now := s.nowMillis()

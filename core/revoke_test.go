@@ -434,9 +434,32 @@ func TestRetireSuccessorRacingRevoke(t *testing.T) {
 		if err := renew(x); err != nil {
 			t.Fatal(err)
 		}
+		if n, _ := f.raw.ZCard(ctx, f.store.IndexKey("solo")).Result(); n != 1 {
+			t.Errorf("after Retire and the successor's Save the index has %d members, want 1 (the retirement marker claimed)", n)
+		}
 		if !f.alive(t, next.Token()) || !f.indexed(t, "solo", next.Handle()) || f.indexed(t, "solo", x.Handle()) {
 			t.Errorf("after Retire and the successor's Save: successor alive %v, indexed %v; retired entry still indexed %v",
 				f.alive(t, next.Token()), f.indexed(t, "solo", next.Handle()), f.indexed(t, "solo", x.Handle()))
+		}
+	})
+}
+
+// TestListSkipsTombstones: an entry whose key holds a tombstone (or any
+// other type) is skipped by a listing, not an error.
+func TestListSkipsTombstones(t *testing.T) {
+	ctx := context.Background()
+	modes(t, core.Options{}, func(t *testing.T, f *fixture) {
+		live := f.login(t, "u1", "a")
+		ghost := f.store.NewSession(core.Device{})
+		if err := f.raw.ZAdd(ctx, f.store.IndexKey("u1"), redis.Z{Score: float64(ghost.Deadline().UnixMilli()), Member: ghost.Handle()}).Err(); err != nil {
+			t.Fatal(err)
+		}
+		if err := f.raw.RPush(ctx, f.store.SessionKey(ghost.Handle()), "revoked").Err(); err != nil {
+			t.Fatal(err)
+		}
+		list, err := f.store.UserSessions(ctx, "u1")
+		if err != nil || len(list) != 1 || list[0].Handle != live.Handle() {
+			t.Errorf("UserSessions beside a tombstone = %v, %v; want only %s", list, err, live.Handle())
 		}
 	})
 }

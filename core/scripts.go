@@ -30,10 +30,18 @@ import (
 // token, so a renewal that raced the revoke never brings the session back
 // under its new token.
 
+// A retirement marker, "\x01"+id, stands in the index for a session that
+// Retire deleted while its successor is on its way (a renewal in two
+// calls); a revoke turns it into a revocation marker, and the successor's
+// save claims it (and is refused when it is gone).
+
 const (
 	// markerPrefix starts the index member that marks a session revoked.
-	// Session ids are base64url, so no id starts with it.
+	// Session ids are base64url, so no id starts with it (nor with
+	// retiredPrefix).
 	markerPrefix = "\x00"
+	// retiredPrefix starts the index member of a retired session.
+	retiredPrefix = "\x01"
 	// tombstoneValue is the one element of a tombstone list.
 	tombstoneValue = "revoked"
 )
@@ -122,21 +130,35 @@ end
 var saveScript = newScript(luaLib + `
 if not writable(KEYS[1], ARGV[1], ARGV[10]) then return 0 end
 local add, rm, pre = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[8])
-if pre > 0 and redis.call('ZSCORE', KEYS[pre], '\0' .. ARGV[7]) then return 0 end
+if pre > 0 and not redis.call('ZSCORE', KEYS[pre], '\1' .. ARGV[7]) then return 0 end
 if add > 0 then index_add(KEYS[add], ARGV[2], ARGV[3], ARGV[6]) end
 if rm > 0 then redis.call('ZREM', KEYS[rm], ARGV[2]) end
-if pre > 0 then redis.call('ZREM', KEYS[pre], ARGV[7]) end
+if pre > 0 then redis.call('ZREM', KEYS[pre], '\1' .. ARGV[7]) end
 write(KEYS[1], 9)
 return 1
 `)
 
 // indexAddScript is saveScript's index step on its own (Cluster), with the
-// renewal check: KEYS[1] index; ARGV[1] id; ARGV[2] deadline; ARGV[3] now;
-// ARGV[4] the id being renewed, or "". Returns 0, adding nothing, when that
-// id is marked revoked.
+// renewal checks: KEYS[1] index; ARGV[1] id; ARGV[2] deadline; ARGV[3] now;
+// ARGV[4] the id being renewed, or "" (returns 0, adding nothing, when that
+// id is marked revoked); ARGV[5] the retired id whose marker to claim, or ""
+// (returns 0, after adding, when that marker is gone).
 var indexAddScript = newScript(luaLib + `
 if ARGV[4] ~= '' and redis.call('ZSCORE', KEYS[1], '\0' .. ARGV[4]) then return 0 end
 index_add(KEYS[1], ARGV[1], ARGV[2], ARGV[3])
+if ARGV[5] ~= '' then return redis.call('ZREM', KEYS[1], '\1' .. ARGV[5]) end
+return 1
+`)
+
+// retireScript turns a session's index entry into its retirement marker
+// (see Store.Retire): KEYS[1] index; ARGV[1] id. Returns 0, changing
+// nothing, when the session is marked revoked or not in the index.
+var retireScript = newScript(`
+if redis.call('ZSCORE', KEYS[1], '\0' .. ARGV[1]) then return 0 end
+local sc = redis.call('ZSCORE', KEYS[1], ARGV[1])
+if not sc then return 0 end
+redis.call('ZADD', KEYS[1], sc, '\1' .. ARGV[1])
+redis.call('ZREM', KEYS[1], ARGV[1])
 return 1
 `)
 
@@ -163,12 +185,22 @@ return 1
 `)
 
 // revokeBeginScript prunes a user's index, marks the sessions a revoke is
-// about to end and returns them as id, score pairs. KEYS[1] index; ARGV[1]
+// about to end (retired ones too, so no successor can take their place) and
+// returns the live ones as id, score pairs. KEYS[1] index; ARGV[1]
 // now; ARGV[2] "one" (ARGV[3] is the id to revoke) or "all" (ARGV[3] is the
 // id to keep, or "").
 var revokeBeginScript = newScript(`
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
+-- A retired session's successor is refused from here on.
+local function unretire(id)
+  local sc = redis.call('ZSCORE', KEYS[1], '\1' .. id)
+  if sc then
+    redis.call('ZADD', KEYS[1], sc, '\0' .. id)
+    redis.call('ZREM', KEYS[1], '\1' .. id)
+  end
+end
 if ARGV[2] == 'one' then
+  unretire(ARGV[3])
   local sc = redis.call('ZSCORE', KEYS[1], ARGV[3])
   if not sc then return {} end
   redis.call('ZADD', KEYS[1], sc, '\0' .. ARGV[3])
@@ -177,7 +209,10 @@ end
 local m = redis.call('ZRANGE', KEYS[1], 0, -1, 'WITHSCORES')
 local out = {}
 for i = 1, #m, 2 do
-  if string.byte(m[i], 1) ~= 0 and m[i] ~= ARGV[3] then
+  local b = string.byte(m[i], 1)
+  if b == 1 then
+    if string.sub(m[i], 2) ~= ARGV[3] then unretire(string.sub(m[i], 2)) end
+  elseif b ~= 0 and m[i] ~= ARGV[3] then
     redis.call('ZADD', KEYS[1], m[i + 1], '\0' .. m[i])
     out[#out + 1] = m[i]
     out[#out + 1] = m[i + 1]

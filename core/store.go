@@ -487,17 +487,22 @@ func (s *Store) write(ctx context.Context, id, mode string, c change, w pending)
 		}
 		return cmd.Val() == int64(1), nil
 	}
-	if c.pred != "" && c.predOwner != "" && c.predOwner != c.bind {
-		if revoked, err := s.marked(ctx, c.predOwner, c.pred); err != nil || revoked {
+	// The new entry first, then the predecessor's retirement marker is
+	// claimed: a revoke in between sees the new entry, one before it has
+	// turned the marker into a revocation.
+	claimed := c.pred == "" || c.predOwner == ""
+	if c.bind != "" {
+		claim := ""
+		if !claimed && c.predOwner == c.bind {
+			claim, claimed = c.pred, true
+		}
+		if ok, err := s.indexAdd(ctx, c.bind, id, "", claim, w); err != nil || !ok {
 			return false, err
 		}
 	}
-	if c.bind != "" {
-		renewOf := ""
-		if c.predOwner == c.bind {
-			renewOf = c.pred
-		}
-		if ok, err := s.indexAdd(ctx, c.bind, id, renewOf, w); err != nil || !ok {
+	if !claimed {
+		cmd := redis.NewIntCmd(ctx, "zrem", s.indexKey(c.predOwner), retiredPrefix+c.pred)
+		if err := s.send(ctx, []redis.Cmder{cmd}); err != nil || cmd.Val() == 0 {
 			return false, err
 		}
 	}
@@ -510,9 +515,6 @@ func (s *Store) write(ctx context.Context, id, mode string, c change, w pending)
 	var rm []redis.Cmder
 	if c.unbind != "" {
 		rm = append(rm, redis.NewIntCmd(ctx, "zrem", s.indexKey(c.unbind), id))
-	}
-	if c.pred != "" && c.predOwner != "" {
-		rm = append(rm, redis.NewIntCmd(ctx, "zrem", s.indexKey(c.predOwner), c.pred))
 	}
 	_ = s.send(ctx, rm)
 	return true, nil
@@ -529,9 +531,10 @@ func (s *Store) marked(ctx context.Context, userID, id string) (bool, error) {
 
 // indexAdd adds id to userID's index (Cluster's first step of a bind or a
 // renewal); with renewOf set it refuses, reporting false, when that id is
-// marked revoked.
-func (s *Store) indexAdd(ctx context.Context, userID, id, renewOf string, w pending) (bool, error) {
-	cmd := indexAddScript.cmd(ctx, []string{s.indexKey(userID)}, id, w.deadline, w.now, renewOf)
+// marked revoked; with claim set it removes that retired id's marker and
+// reports false when there was none.
+func (s *Store) indexAdd(ctx context.Context, userID, id, renewOf, claim string, w pending) (bool, error) {
+	cmd := indexAddScript.cmd(ctx, []string{s.indexKey(userID)}, id, w.deadline, w.now, renewOf, claim)
 	if err := s.send(ctx, []redis.Cmder{cmd}); err != nil {
 		return false, err
 	}
@@ -645,24 +648,32 @@ func (s *Store) Renew(ctx context.Context, x *Session) error {
 	return nil
 }
 
-// Retire deletes a stored session's key but keeps its index entry: the
-// first half of a renewal in two calls, for frameworks that delete the old
-// token at once and write the new one later (scs's RenewToken deletes now,
-// and the new token is committed at the end of the request). The second
-// half is Successor and Save; a revoke in between finds the entry, marks it,
-// and the successor's Save is refused. A retired session that gets no
-// successor (a logout) is left to Unindex. Retire returns ErrNotFound when
-// the session was already gone: it was revoked, and must not be succeeded.
+// Retire deletes a stored session for a framework that renews in two calls
+// (scs's RenewToken deletes the old token at once; the new one is committed
+// at the end of the request): the second half is Successor and Save. The
+// session's index entry becomes a retirement marker ("\x01"+id, until the
+// entry's deadline): a revoke in between turns it into a revocation, and the
+// successor's Save, which claims the marker, is refused. A retired session
+// that gets no successor (a logout) leaves only the marker, which a listing
+// skips. Retire returns ErrNotFound when the session was already gone or
+// revoked: it must not be succeeded. One round trip on one node.
 func (s *Store) Retire(ctx context.Context, x *Session) error {
 	if x.gone || !x.stored {
 		return fmt.Errorf("%w: %s is not stored", ErrNotFound, x.Handle())
 	}
 	del := redis.NewIntCmd(ctx, "del", s.sessionKey(x))
-	if err := s.send(ctx, []redis.Cmder{del}); err != nil {
+	var retire []redis.Cmder
+	var marked *redis.Cmd
+	if x.savedUID != "" {
+		marked = retireScript.cmd(ctx, []string{s.indexKey(x.savedUID)}, x.handle)
+		retire = append(retire, marked)
+	}
+	err := s.exec(ctx, []redis.Cmder{del}, retire)
+	x.stored, x.gone = false, true
+	if err != nil {
 		return fmt.Errorf("redisession: delete %s: %w", x.Handle(), err)
 	}
-	x.stored, x.gone = false, true
-	if del.Val() == 0 {
+	if del.Val() == 0 || (marked != nil && marked.Val() != int64(1)) {
 		return fmt.Errorf("%w: %s was deleted or revoked", ErrNotFound, x.Handle())
 	}
 	s.stats.deletes.Add(1)
@@ -672,7 +683,7 @@ func (s *Store) Retire(ctx context.Context, x *Session) error {
 // Successor returns a session under token (minted by the framework, as for
 // NewSessionWithToken) that takes over a retired session's user, data and
 // device, created now. Its Save writes it only if the retired session was
-// not revoked since Retire, and removes the retired session's index entry.
+// not revoked since Retire, and claims the retirement marker.
 func (s *Store) Successor(old *Session, token string) (*Session, error) {
 	x, err := s.NewSessionWithToken(token, old.Device())
 	if err != nil {
@@ -688,18 +699,6 @@ func (s *Store) Successor(old *Session, token string) (*Session, error) {
 	}
 	x.pred, x.predOwner = old.handle, old.savedUID
 	return x, nil
-}
-
-// Unindex removes a retired session's index entry (a retired session that
-// got no successor).
-func (s *Store) Unindex(ctx context.Context, x *Session) error {
-	if x.savedUID == "" || x.stored {
-		return nil
-	}
-	if err := s.send(ctx, []redis.Cmder{redis.NewIntCmd(ctx, "zrem", s.indexKey(x.savedUID), x.handle)}); err != nil {
-		return fmt.Errorf("redisession: unindex %s: %w", x.Handle(), err)
-	}
-	return nil
 }
 
 // prepareNew is prepare for x written afresh under a new id (every field
@@ -747,7 +746,7 @@ func (s *Store) rotate(ctx context.Context, oldID, newID, oldUID, newUID string,
 		if newUID == oldUID {
 			renewOf = oldID
 		}
-		if ok, err := s.indexAdd(ctx, newUID, newID, renewOf, w); err != nil || !ok {
+		if ok, err := s.indexAdd(ctx, newUID, newID, renewOf, "", w); err != nil || !ok {
 			return 0, err
 		}
 	}

@@ -1,6 +1,7 @@
 package scsredis
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"reflect"
 	"sync"
@@ -52,8 +53,68 @@ func (c *decodedBlobs) put(b []byte, d decodedBlob) {
 	c.m[k] = d
 }
 
-// same reports whether stored decodes to the given deadline and values.
-func (s *Store) same(stored []byte, deadline time.Time, values map[string]interface{}) bool {
+// committed is what a commit knows of the bytes scs hands it.
+type committed struct {
+	b        []byte
+	deadline time.Time
+	uid      string
+	opaque   bool                   // Options.Codec cannot decode it: stored as it is
+	values   map[string]interface{} // decoded, if it had to be
+	wire     gobBlob                // read without decoding (GobCodec), if wireOK
+	wireOK   bool
+}
+
+// read learns the deadline and user of b: from gob's wire format when it
+// can (GobCodec, values of common types), by decoding otherwise.
+func (s *Store) read(b []byte) committed {
+	c := committed{b: b}
+	if s.gob {
+		if c.wire, c.wireOK = readGobBlob(b); c.wireOK {
+			var okD, okU bool
+			c.deadline, okD = c.wire.Deadline()
+			c.uid, okU = c.wire.userID(s.userKey)
+			if okD && okU {
+				return c
+			}
+		}
+	}
+	s.decode(&c)
+	return c
+}
+
+// decode decodes c.b, once.
+func (s *Store) decode(c *committed) {
+	if c.values != nil || c.opaque {
+		return
+	}
+	deadline, values, err := s.codec.Decode(c.b)
+	if err != nil {
+		// scs's store contract is opaque bytes: what Options.Codec cannot
+		// decode is stored as it is, bound to no user (see Check).
+		c.opaque, c.deadline, c.uid = true, time.Time{}, ""
+		return
+	}
+	if values == nil {
+		values = map[string]interface{}{}
+	}
+	c.deadline, c.values, c.uid = deadline, values, userID(values, s.userKey)
+}
+
+// same reports whether stored holds what c does: compared on the wire when
+// both can be read so, else on decoded values (the stored ones from the
+// cache when it has them).
+func (s *Store) same(stored []byte, c *committed) bool {
+	if c.wireOK {
+		// With the same type definitions, entries of predefined types are
+		// equal exactly when their bytes are: the answer either way.
+		if w, ok := readGobBlob(stored); ok && bytes.Equal(c.wire.types, w.types) {
+			return c.wire.same(&w)
+		}
+	}
+	s.decode(c)
+	if c.opaque {
+		return false
+	}
 	d, ok := s.decoded.get(stored)
 	if !ok {
 		dl, v, err := s.codec.Decode(stored)
@@ -63,5 +124,8 @@ func (s *Store) same(stored []byte, deadline time.Time, values map[string]interf
 		d = decodedBlob{dl, v}
 		s.decoded.put(stored, d)
 	}
-	return d.deadline.Equal(deadline) && len(d.values) == len(values) && reflect.DeepEqual(d.values, values)
+	if !d.deadline.Equal(c.deadline) || len(d.values) != len(c.values) {
+		return false
+	}
+	return len(c.values) == 0 || reflect.DeepEqual(d.values, c.values)
 }

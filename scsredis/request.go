@@ -3,7 +3,6 @@ package scsredis
 import (
 	"context"
 	"sync"
-	"time"
 
 	"github.com/redisession/redisession/core"
 )
@@ -31,7 +30,7 @@ type requests struct{ m sync.Map }
 
 // of returns the state of ctx's request, made if need be; nil for a context
 // that is never done (context.Background), which carries no request.
-func (rs *requests) of(ctx context.Context, s *Store) *request {
+func (rs *requests) of(ctx context.Context) *request {
 	done := ctx.Done()
 	if done == nil {
 		return nil
@@ -42,27 +41,9 @@ func (rs *requests) of(ctx context.Context, s *Store) *request {
 	r, loaded := rs.m.LoadOrStore(done, &request{tokens: map[string]*token{}})
 	req := r.(*request)
 	if !loaded {
-		context.AfterFunc(ctx, func() {
-			rs.m.Delete(done)
-			req.finish(s)
-		})
+		context.AfterFunc(ctx, func() { rs.m.Delete(done) })
 	}
 	return req
-}
-
-// finish runs when the request is over: a session it deleted and did not
-// renew (a logout) leaves the index too.
-func (r *request) finish(s *Store) {
-	r.mu.Lock()
-	x := r.retired
-	r.retired = nil
-	r.mu.Unlock()
-	if x == nil {
-		return
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	_ = s.core.Unindex(ctx, x) // an entry left by a failure is one without a session: skipped, and removed by the next revoke
 }
 
 func (r *request) get(t string) *token {

@@ -55,10 +55,9 @@
 // does, it is read and updated, never created). No guarantee depends on how
 // long a request runs. sm.RenewToken deletes the old token at once and
 // commits the new one when the handler returns: the store deletes the old
-// session but keeps its index entry until then, so a RevokeUser or
-// RevokeOthers in between marks it and the new token is refused (the client
-// is logged out); a deleted session that no new token follows (sm.Destroy)
-// leaves the index when the request ends. The plain Find, Commit and Delete
+// session and leaves a retirement marker in its index until then, so a
+// revoke in between turns it into a revocation and the new token is refused
+// (the client is logged out). The plain Find, Commit and Delete
 // (and a context that is never done, such as context.Background) carry no
 // request: there a commit cannot tell a session found earlier and revoked
 // since from a new one, so pass the request's context to the Ctx methods,
@@ -140,6 +139,7 @@ type Store struct {
 	core    *core.Store
 	codec   scs.Codec
 	userKey string
+	gob     bool // codec is scs.GobCodec: commits read its wire format (gobwire.go)
 	reqs    requests
 	decoded decodedBlobs
 }
@@ -161,7 +161,8 @@ func New(client redis.UniversalClient, opts Options) *Store {
 		opts.Codec = scs.GobCodec{}
 	}
 	c := core.New(client, co)
-	return &Store{core: c, codec: opts.Codec, userKey: c.Options().UserKey}
+	_, isGob := opts.Codec.(scs.GobCodec)
+	return &Store{core: c, codec: opts.Codec, userKey: c.Options().UserKey, gob: isGob}
 }
 
 // ValidToken reports whether s has the shape of a token scs gives a store:
@@ -204,7 +205,7 @@ func (s *Store) FindCtx(ctx context.Context, token string) ([]byte, bool, error)
 	default:
 		return nil, false, err
 	}
-	if req := s.reqs.of(ctx, s); req != nil {
+	if req := s.reqs.of(ctx); req != nil {
 		req.mu.Lock()
 		e := req.get(token)
 		e.x, e.dead = x, false
@@ -228,20 +229,16 @@ func (s *Store) CommitCtx(ctx context.Context, token string, b []byte, expiry ti
 	if !ValidToken(token) {
 		return fmt.Errorf("scsredis: commit: %w", core.ErrInvalidToken)
 	}
-	// scs's store contract is opaque bytes: what Options.Codec cannot
-	// decode is stored as it is, bound to no user (see Check).
-	deadline, values, err := s.codec.Decode(b)
-	opaque := err != nil
-	if opaque {
+	blob := s.read(b)
+	if blob.opaque {
 		s.core.CountOpaque()
-		deadline, values = time.Time{}, nil
 	}
-	uid := userID(values, s.userKey)
+	deadline, uid, opaque := blob.deadline, blob.uid, blob.opaque
 	// scs reads time.Now; the store may run on its own clock. Carry the
 	// expiry and deadline over as durations from now.
 	wall, now := time.Now(), s.core.Options().Now()
 	until := now.Add(expiry.Sub(wall).Round(time.Millisecond))
-	req := s.reqs.of(ctx, s)
+	req := s.reqs.of(ctx)
 	x, succeeds, skip, err := s.forCommit(req, token, deviceFrom(ctx))
 	if skip || err != nil {
 		return err
@@ -251,15 +248,15 @@ func (s *Store) CommitCtx(ctx context.Context, token string, b []byte, expiry ti
 			x.ShortenDeadline(now.Add(deadline.Sub(wall)))
 		}
 		x.UserID = uid
-		if x.IsNew() || (string(x.Data) != string(b) && (opaque || !s.same(x.Data, deadline, values))) {
+		if x.IsNew() || (string(x.Data) != string(b) && (opaque || !s.same(x.Data, &blob))) {
 			x.Data = b
 		}
 		wasNew, written := x.IsNew(), x.Modified()
 		err = s.core.SaveUntil(ctx, x, until)
 		switch {
 		case err == nil:
-			if written && !opaque {
-				s.decoded.put(b, decodedBlob{deadline, values})
+			if written && blob.values != nil {
+				s.decoded.put(b, decodedBlob{deadline, blob.values})
 			}
 			req.committed(token, x)
 			return nil
@@ -354,14 +351,15 @@ func (r *request) kill(tok string) {
 // DeleteCtx removes the session and its index entry; an unknown or
 // malformed token is a no-op. With the request's context, a token this
 // request found and deleted is never written again, and a bound session it
-// deletes keeps its index entry until the request ends: if the request then
-// commits a new token (sm.RenewToken), that is a renewal, refused if a revoke
-// ran in between; if not (sm.Destroy), the entry goes when the request ends.
+// deletes leaves a retirement marker in its user's index (core.Retire): if
+// the request then commits a new token (sm.RenewToken), that is a renewal,
+// refused if a revoke ran in between; if not (sm.Destroy), the marker goes
+// with the session's deadline.
 func (s *Store) DeleteCtx(ctx context.Context, token string) error {
 	if !ValidToken(token) {
 		return nil
 	}
-	req := s.reqs.of(ctx, s)
+	req := s.reqs.of(ctx)
 	if req == nil {
 		return s.core.DeleteToken(ctx, token)
 	}
