@@ -211,7 +211,9 @@ func (s *Store) FindCtx(ctx context.Context, token string) ([]byte, bool, error)
 		e.x, e.dead = x, false
 		req.mu.Unlock()
 	}
-	return append([]byte(nil), x.Data...), true, nil
+	// x.Data is this load's own copy (scs only decodes it); the request
+	// keeps x to compare the commit with.
+	return x.Data, true, nil
 }
 
 // CommitCtx writes the session data with the given expiry, overwriting it if
