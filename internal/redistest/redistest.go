@@ -180,10 +180,7 @@ func (c *Counter) DialHook(next redis.DialHook) redis.DialHook { return next }
 // ProcessHook implements redis.Hook.
 func (c *Counter) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 	return func(ctx context.Context, cmd redis.Cmder) error {
-		c.mu.Lock()
-		c.roundTrips++
-		c.commands[cmd.Name()]++
-		c.mu.Unlock()
+		c.count([]redis.Cmder{cmd})
 		return next(ctx, cmd)
 	}
 }
@@ -191,14 +188,39 @@ func (c *Counter) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 // ProcessPipelineHook implements redis.Hook.
 func (c *Counter) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
 	return func(ctx context.Context, cmds []redis.Cmder) error {
-		c.mu.Lock()
-		c.roundTrips++
-		for _, cmd := range cmds {
-			c.commands[cmd.Name()]++
-		}
-		c.mu.Unlock()
+		c.count(cmds)
 		return next(ctx, cmds)
 	}
+}
+
+// count counts one round trip of cmds, leaving out what go-redis sends on
+// its own to set up a connection: from about v9.10 its HELLO, CLIENT SETINFO
+// and CLIENT MAINT_NOTIFICATIONS pass through the hooks too, and a store
+// never sends those.
+func (c *Counter) count(cmds []redis.Cmder) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	counted := false
+	for _, cmd := range cmds {
+		if connectionSetup(cmd) {
+			continue
+		}
+		c.commands[cmd.Name()]++
+		counted = true
+	}
+	if counted {
+		c.roundTrips++
+	}
+}
+
+// connectionSetup reports a command go-redis sends when it opens a
+// connection.
+func connectionSetup(cmd redis.Cmder) bool {
+	switch cmd.Name() {
+	case "hello", "auth", "select", "readonly", "client":
+		return true
+	}
+	return false
 }
 
 // Reset zeroes the counts.
