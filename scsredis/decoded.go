@@ -8,12 +8,13 @@ import (
 	"time"
 )
 
-// decodedBlobs remembers what recently stored blobs decode to. scs gob-
-// encodes its map of values in Go's random map order, so a commit of
-// unchanged values rarely repeats the stored bytes; telling it from a change
-// means comparing decoded values. With this the store decodes only the blob
-// scs hands it (once per request): the stored one was decoded when it was
-// written or first compared. Keys are SHA-256 of the blob, so a hit is the
+// decodedBlobs remembers what recently stored blobs decode to, for the
+// sessions gobwire.go cannot compare on the wire (a custom Codec, or values
+// of other types). scs encodes its map of values in Go's random map order,
+// so a commit of unchanged values rarely repeats the stored bytes; telling
+// it from a change then means comparing decoded values. With this the store
+// decodes only the blob scs hands it (once per request): the stored one was
+// decoded when it was written or first compared. Keys are SHA-256 of the blob, so a hit is the
 // same bytes. It is a cache, not a guarantee: a miss (a blob written by
 // another process, or evicted) costs one more decode, nothing else.
 type decodedBlobs struct {

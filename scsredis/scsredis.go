@@ -34,7 +34,9 @@
 // scs commits on every request anyway, so a request costs what scs asks for,
 // Find + Commit, and a Commit whose values did not change only moves the
 // expiry. scs's gob encoding of a map is not byte-for-byte stable, so "did
-// not change" is decided on the decoded deadline and values. The deadline scs
+// not change" is decided on gob's wire format (gobwire.go: values of gob's
+// predefined types, no decoding) or, for other values, on the decoded
+// deadline and values. The deadline scs
 // writes in each session (sm.Lifetime from its creation, restarted by
 // RenewToken) is the session's deadline in Redis too; the store's own cap
 // (Options.Core.Lifetime) is DefaultLifetime unless set, and Check reports
