@@ -49,7 +49,8 @@
 // session with a script that checks the record names the user (an entry left
 // in the wrong index ends nothing) and, where it finds no key, leaves a
 // tombstone (a list, a type no session has) until the entry's deadline, so a
-// login or renewal whose session is still on its way cannot create it. A
+// login or renewal whose session is still on its way cannot create it; no
+// renewal or logout deletes a tombstone. The marks go when the revoke ends. A
 // login whose first write reaches Redis after the revoke began is a login
 // after the revoke: it is unaffected.
 //
@@ -58,7 +59,8 @@
 // A Save or Delete that returns an error other than ErrNotFound has not
 // changed the session; the one partial state any step can leave is an index
 // entry without a session (a write cut short after the index step), which a
-// listing skips and a revoke or the entry's deadline removes. A session is
+// listing skips (and on one node drops) and a revoke or the entry's
+// deadline removes. A session is
 // never outside its user's index. On one node a save that binds, unbinds or
 // renews is one script whose checks, and every command that can fail on a
 // wrong type, come before the session is written. A Renew on Cluster that
@@ -71,7 +73,9 @@
 // deleted before its index entry, so a session never exists outside its
 // user's index. On one node the steps of a save run as one script over both
 // keys (one round trip, atomic); a Cluster client sends them one after the
-// other, each only if the one before succeeded. A listing leaves an entry
-// whose session key is missing, since it may be a login between its two
-// steps.
+// other, each only if the one before succeeded. On one node a listing drops
+// an entry whose session key is missing (expired, say), in a script that
+// checks the key is still missing; on Cluster it leaves it, since it may be
+// a login between its two steps, and the entry goes with its deadline or
+// the user's next revoke.
 package core

@@ -57,12 +57,12 @@ func (s *Store) members(ctx context.Context, userID string) ([]member, error) {
 // UserSessions lists a user's live sessions with their device facts, most
 // recently active first, in two round trips whatever their number (index,
 // then every record in one pipeline). Entries that name a session of
-// another user, or one past its deadline, are dropped from the index on the
-// way (a third round trip, only then). An entry whose session key is
-// missing is left: it may be a login or renewal whose session is still on
-// its way (Cluster writes the index first), and dropping it would leave that
-// session outside its index. Such entries go when their deadline passes or
-// at the next revoke, which leaves a tombstone in their place.
+// another user, one past its deadline, or (on one node) one that is gone
+// are dropped from the index on the way (a third round trip, only then).
+// On Cluster an entry whose session key is missing is left: it may be a
+// login or renewal whose session is still on its way (Cluster writes the
+// index first), and dropping it would leave that session outside its index.
+// Such entries go when their deadline passes or at the next revoke.
 func (s *Store) UserSessions(ctx context.Context, userID string) ([]SessionInfo, error) {
 	ms, err := s.members(ctx, userID)
 	if err != nil || len(ms) == 0 {
@@ -83,10 +83,14 @@ func (s *Store) UserSessions(ctx context.Context, userID string) ([]SessionInfo,
 	}
 	now := s.nowMillis()
 	out := make([]SessionInfo, 0, len(ms))
-	var stale []string
+	var stale, missing []string
 	for i, m := range ms {
 		raw, err := gets[i].Result()
-		if err != nil { // no session (yet), or a tombstone
+		if err == redis.Nil {
+			missing = append(missing, m.id)
+			continue
+		}
+		if err != nil { // a tombstone, or not ours
 			continue
 		}
 		rec, _, err := decodeRecordString(raw)
@@ -97,13 +101,39 @@ func (s *Store) UserSessions(ctx context.Context, userID string) ([]SessionInfo,
 		info := s.info(m.id, rec, ttls[i].Val(), now)
 		out = append(out, info)
 	}
-	if len(stale) > 0 {
-		if err := s.client.ZRem(ctx, s.indexKey(userID), toArgs(stale)...).Err(); err != nil {
-			return nil, fmt.Errorf("redisession: prune index of user %q: %w", userID, err)
-		}
+	if err := s.prune(ctx, userID, stale, missing); err != nil {
+		return nil, fmt.Errorf("redisession: prune index of user %q: %w", userID, err)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].LastSeen.After(out[j].LastSeen) })
 	return out, nil
+}
+
+// prune drops stale entries from userID's index, and the missing ones
+// (entries found without a session) where that is safe: on one node, where
+// a session and its entry are written together, in the same script that
+// checks the key is still missing.
+func (s *Store) prune(ctx context.Context, userID string, stale, missing []string) error {
+	if s.ordered {
+		missing = nil
+	}
+	if len(stale)+len(missing) == 0 {
+		return nil
+	}
+	if len(missing) == 0 {
+		return s.client.ZRem(ctx, s.indexKey(userID), toArgs(stale)...).Err()
+	}
+	keys := make([]string, 0, 1+len(missing))
+	keys = append(keys, s.indexKey(userID))
+	args := make([]interface{}, 0, 1+len(stale)+len(missing))
+	args = append(args, len(stale))
+	for _, id := range stale {
+		args = append(args, id)
+	}
+	for _, id := range missing {
+		keys = append(keys, s.sessionKeyForID(id))
+		args = append(args, id)
+	}
+	return s.send(ctx, []redis.Cmder{pruneScript.cmd(ctx, keys, args...)})
 }
 
 // info describes a decoded record whose key has ttl left.
@@ -179,9 +209,10 @@ func (s *Store) RevokeOthers(ctx context.Context, userID, keep string) (int, err
 //     there is no key it leaves a tombstone until the entry's deadline, so a
 //     login or renewal whose index entry was written but whose session is
 //     still on its way cannot create it.
-//  3. the entries are removed from the index, with the marks of the sessions
-//     it deleted (a renewal of those finds its old session gone anyway);
-//     the marks of the missing ones stay until their deadline.
+//  3. the entries are removed from the index with their marks: a renewal
+//     that comes later needs its old session, which is gone, and never
+//     deletes a tombstone. A revoke cut short before this step leaves marks
+//     behind; they go with their deadline.
 func (s *Store) revoke(ctx context.Context, userID, mode, id string) (int, error) {
 	idx := s.indexKey(userID)
 	begin := revokeBeginScript.cmd(ctx, []string{idx}, s.nowMillis(), mode, id)
@@ -205,14 +236,12 @@ func (s *Store) revoke(ctx context.Context, userID, mode, id string) (int, error
 	n := 0
 	done := make([]interface{}, 0, len(pairs))
 	for i, k := range kills {
-		member := pairs[2*i]
-		done = append(done, member)
-		switch v, _ := k.(*redis.Cmd).Int64(); v {
-		case 1:
+		// Each session is now deleted, a tombstone, or not this user's: a
+		// renewal of it fails on its own (it needs the old session, and
+		// never deletes a tombstone), so the mark goes with the entry.
+		done = append(done, pairs[2*i], markerPrefix+pairs[2*i])
+		if v, _ := k.(*redis.Cmd).Int64(); v == 1 {
 			n++
-			done = append(done, markerPrefix+member)
-		case -1: // another user's session, or not ours: not this user's to end
-			done = append(done, markerPrefix+member)
 		}
 	}
 	s.stats.revokes.Add(uint64(n))

@@ -211,13 +211,19 @@ func TestLoginInFlightDuringRevoke(t *testing.T) {
 	})
 }
 
-// TestListKeepsLoginInFlight: a listing never drops an entry whose session
-// has not arrived yet, even when the session's deadline was shortened (as
-// scsredis does to follow scs's Lifetime): that session, once written,
-// would be outside its index.
+// TestListKeepsLoginInFlight: on Cluster, where the index is written first,
+// a listing never drops an entry whose session has not arrived yet, even
+// when the session's deadline was shortened (as scsredis does to follow
+// scs's Lifetime): that session, once written, would be outside its index.
+// On one node, where a session and its entry are written together, such an
+// entry is one whose session is gone, and the listing drops it.
 func TestListKeepsLoginInFlight(t *testing.T) {
 	ctx := context.Background()
-	modes(t, core.Options{Lifetime: 24 * time.Hour}, func(t *testing.T, f *fixture) {
+	for _, ordered := range []bool{false, true} {
+		f := newFixture(t, core.Options{Lifetime: 24 * time.Hour})
+		if ordered {
+			core.Ordered(f.store)
+		}
 		x := f.store.NewSession(core.Device{})
 		x.UserID, x.Data = "u1", []byte("d")
 		x.ShortenDeadline(f.srv.Now().Add(time.Hour))
@@ -228,8 +234,11 @@ func TestListKeepsLoginInFlight(t *testing.T) {
 		if _, err := f.store.UserSessions(ctx, "u1"); err != nil {
 			t.Fatal(err)
 		}
-		if !f.indexed(t, "u1", x.Handle()) {
-			t.Errorf("a listing dropped a login in flight: its session, once written, is outside the index")
+		if kept := f.indexed(t, "u1", x.Handle()); kept != ordered {
+			t.Errorf("ordered=%v: after a listing, an entry without its session is indexed: %v", ordered, kept)
+		}
+		if !ordered {
+			continue
 		}
 		if err := f.store.Save(ctx, x); err != nil {
 			t.Fatal(err)
@@ -237,7 +246,31 @@ func TestListKeepsLoginInFlight(t *testing.T) {
 		if n, err := f.store.RevokeUser(ctx, "u1"); n != 1 || err != nil || f.alive(t, x.Token()) {
 			t.Errorf("RevokeUser = %d, %v; the session alive afterwards: %v", n, err, f.alive(t, x.Token()))
 		}
-	})
+	}
+}
+
+// TestListDropsExpiredEntries: on one node a listing drops the entry of a
+// session that expired (the drop checks, in the same script, that the key
+// is still missing).
+func TestListDropsExpiredEntries(t *testing.T) {
+	ctx := context.Background()
+	layouts := []core.Layout{core.LayoutString, core.LayoutHash}
+	for _, layout := range layouts {
+		f := newFixture(t, core.Options{Layout: layout})
+		live := f.login(t, "u1", "a")
+		idle := f.login(t, "u1", "b")
+		if err := f.raw.Del(ctx, f.store.SessionKey(idle.Handle())).Err(); err != nil { // expired while idle
+			t.Fatal(err)
+		}
+		list, err := f.store.UserSessions(ctx, "u1")
+		if err != nil || len(list) != 1 || list[0].Handle != live.Handle() {
+			t.Errorf("%v: listed %v, %v; want only %s", layout, list, err, live.Handle())
+		}
+		if f.indexed(t, "u1", idle.Handle()) || !f.indexed(t, "u1", live.Handle()) {
+			t.Errorf("%v: after a listing, the expired entry is indexed: %v, the live one: %v",
+				layout, f.indexed(t, "u1", idle.Handle()), f.indexed(t, "u1", live.Handle()))
+		}
+	}
 }
 
 // TestCreateCollisionKeepsIndex: a create whose key is taken (the same
@@ -460,6 +493,91 @@ func TestListSkipsTombstones(t *testing.T) {
 		list, err := f.store.UserSessions(ctx, "u1")
 		if err != nil || len(list) != 1 || list[0].Handle != live.Handle() {
 			t.Errorf("UserSessions beside a tombstone = %v, %v; want only %s", list, err, live.Handle())
+		}
+	})
+}
+
+// TestRevokeLeavesNoMarks: once a revoke returns, the index holds none of
+// its marks, whether it deleted the session, found none (and left a
+// tombstone) or found another user's; a revoke that did not finish is the
+// only way to leave one.
+func TestRevokeLeavesNoMarks(t *testing.T) {
+	ctx := context.Background()
+	modes(t, core.Options{}, func(t *testing.T, f *fixture) {
+		f.login(t, "u1", "a")
+		keep := f.login(t, "u1", "keep")
+		foreign := f.login(t, "u2", "b")
+		ghost := f.store.NewSession(core.Device{})
+		deadline := float64(ghost.Deadline().UnixMilli())
+		err := f.raw.ZAdd(ctx, f.store.IndexKey("u1"),
+			redis.Z{Score: deadline, Member: ghost.Handle()},
+			redis.Z{Score: deadline, Member: foreign.Handle()}).Err()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.store.RevokeOthers(ctx, "u1", keep.Handle()); err != nil {
+			t.Fatal(err)
+		}
+		if err := f.store.RevokeSession(ctx, "u1", keep.Handle()); err != nil {
+			t.Fatal(err)
+		}
+		for _, k := range []string{f.store.IndexKey("u1"), f.store.IndexKey("u2")} {
+			ms, err := f.raw.ZRange(ctx, k, 0, -1).Result()
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, m := range ms {
+				if m != foreign.Handle() {
+					t.Errorf("%s: member %q left after the revokes returned", k, m)
+				}
+			}
+		}
+		if !f.alive(t, foreign.Token()) {
+			t.Errorf("revoking u1 ended u2's session")
+		}
+	})
+}
+
+// TestTombstoneOutlivesRenewal: a request that loaded its session before
+// the session expired, and renews or logs out after a revoke found it gone
+// and left its tombstone, neither brings it back under a new token nor
+// clears the tombstone for a write still on its way.
+func TestTombstoneOutlivesRenewal(t *testing.T) {
+	ctx := context.Background()
+	layoutModes(t, core.Options{}, func(t *testing.T, f *fixture) {
+		for _, op := range []string{"renew", "retire", "delete"} {
+			user := "u-" + op
+			x, err := f.store.Load(ctx, f.login(t, user, "d").Token())
+			if err != nil {
+				t.Fatal(err)
+			}
+			key := f.store.SessionKey(x.Handle())
+			if err := f.raw.Del(ctx, key).Err(); err != nil { // it expired while the request ran
+				t.Fatal(err)
+			}
+			if _, err := f.store.RevokeUser(ctx, user); err != nil {
+				t.Fatal(err)
+			}
+			switch op {
+			case "renew":
+				err = f.store.Renew(ctx, x)
+			case "retire":
+				err = f.store.Retire(ctx, x)
+			case "delete":
+				err = f.store.Delete(ctx, x)
+			}
+			if op != "delete" && !errors.Is(err, core.ErrNotFound) {
+				t.Errorf("%s of a session revoked while gone = %v, want ErrNotFound", op, err)
+			}
+			if op == "delete" && err != nil {
+				t.Errorf("delete of a session revoked while gone = %v", err)
+			}
+			if typ, _ := f.raw.Type(ctx, key).Result(); typ != "list" {
+				t.Errorf("%s of a session revoked while gone left its key as %q, want the tombstone", op, typ)
+			}
+			if list, err := f.store.UserSessions(ctx, user); err != nil || len(list) != 0 {
+				t.Errorf("%s of a session revoked while gone: %d sessions listed, %v", op, len(list), err)
+			}
 		}
 	})
 }

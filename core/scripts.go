@@ -28,7 +28,7 @@ import (
 // revoke adds for every session it is about to end. A renewal checks the
 // marker of the session it renews in the same step that indexes the new
 // token, so a renewal that raced the revoke never brings the session back
-// under its new token.
+// under its new token. The revoke removes its marks when it is done.
 
 // A retirement marker, "\x01"+id, stands in the index for a session that
 // Retire deleted while its successor is on its way (a renewal in two
@@ -98,6 +98,14 @@ local function writable(k, mode, layout)
   if mode == 'nx' then return t == 'none' end
   if layout == 'h' then return t == 'hash' end
   return t == 'string'
+end
+
+-- del_session deletes a session key, never a tombstone or another type:
+-- 1 when it deleted one.
+local function del_session(k)
+  local t = redis.call('TYPE', k).ok
+  if t ~= 'string' and t ~= 'hash' then return 0 end
+  return redis.call('DEL', k)
 end
 
 -- write stores a session whose arguments start at ARGV[a]: expiry, layout,
@@ -177,7 +185,7 @@ local add = tonumber(ARGV[5])
 if add > 0 and not zset_ok(KEYS[add]) then
   return redis.error_reply('WRONGTYPE the index ' .. KEYS[add] .. ' holds another type')
 end
-if redis.call('DEL', KEYS[2]) == 0 then return 0 end
+if del_session(KEYS[2]) == 0 then return 0 end
 if add > 0 then index_add(KEYS[add], ARGV[1], ARGV[3], ARGV[6]) end
 if ARGV[4] == '1' then redis.call('ZREM', KEYS[3], ARGV[2]) end
 write(KEYS[1], 7)
@@ -244,6 +252,25 @@ if not v or owner(v) ~= ARGV[1] then return -1 end
 redis.call('DEL', KEYS[1])
 return 1
 `)
+
+// pruneScript drops entries from a user's index (one node only: it spans
+// the index and session keys): KEYS[1] index, KEYS[2...] session keys;
+// ARGV[1] how many entries to drop outright (named next in ARGV), then one
+// member per session key, dropped only if that key does not exist now (an
+// entry a listing found without its session: gone, unless written since).
+var pruneScript = newScript(`
+local n = tonumber(ARGV[1])
+for i = 2, n + 1 do redis.call('ZREM', KEYS[1], ARGV[i]) end
+for i = 2, #KEYS do
+  if redis.call('EXISTS', KEYS[i]) == 0 then redis.call('ZREM', KEYS[1], ARGV[n + i]) end
+end
+return 0
+`)
+
+// delScript deletes a session key (KEYS[1]) and returns 1, or returns 0 when
+// there is none: a tombstone, or a key of another type, is left alone, so a
+// renewal or logout cannot clear the way for a write a revoke stopped.
+var delScript = newScript(luaLib + `return del_session(KEYS[1])`)
 
 // hashLoadScript reads a hash-layout session and, if it exists, slides its
 // expiry: one round trip, and a missing key or another type is left as it

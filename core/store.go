@@ -661,7 +661,7 @@ func (s *Store) Retire(ctx context.Context, x *Session) error {
 	if x.gone || !x.stored {
 		return fmt.Errorf("%w: %s is not stored", ErrNotFound, x.Handle())
 	}
-	del := redis.NewIntCmd(ctx, "del", s.sessionKey(x))
+	del := delScript.cmd(ctx, []string{s.sessionKey(x)})
 	var retire []redis.Cmder
 	var marked *redis.Cmd
 	if x.savedUID != "" {
@@ -673,10 +673,25 @@ func (s *Store) Retire(ctx context.Context, x *Session) error {
 	if err != nil {
 		return fmt.Errorf("redisession: delete %s: %w", x.Handle(), err)
 	}
-	if del.Val() == 0 || (marked != nil && marked.Val() != int64(1)) {
+	if del.Val() != int64(1) || (marked != nil && marked.Val() != int64(1)) {
 		return fmt.Errorf("%w: %s was deleted or revoked", ErrNotFound, x.Handle())
 	}
 	s.stats.deletes.Add(1)
+	return nil
+}
+
+// Abandon removes the retirement marker of a session Retire deleted that
+// gets no successor (a logout rather than a renewal), so the index keeps
+// nothing of it: one round trip, none for a session never bound. Without
+// it the marker goes with the session's deadline. A successor's Save after
+// Abandon is refused.
+func (s *Store) Abandon(ctx context.Context, x *Session) error {
+	if x.savedUID == "" {
+		return nil
+	}
+	if err := s.client.ZRem(ctx, s.indexKey(x.savedUID), retiredPrefix+x.handle).Err(); err != nil {
+		return fmt.Errorf("redisession: unindex %s: %w", x.Handle(), err)
+	}
 	return nil
 }
 
@@ -751,11 +766,11 @@ func (s *Store) rotate(ctx context.Context, oldID, newID, oldUID, newUID string,
 		}
 	}
 	// 2: the old session must still exist.
-	del := redis.NewIntCmd(ctx, "del", oldKey)
+	del := delScript.cmd(ctx, []string{oldKey})
 	if err := s.send(ctx, []redis.Cmder{del}); err != nil {
 		return 0, err
 	}
-	if del.Val() == 0 {
+	if del.Val() != int64(1) {
 		return 0, nil
 	}
 	// 3: the new session, only where no key is (a tombstone left by a
@@ -796,7 +811,7 @@ func (s *Store) touch(ctx context.Context, x *Session, exp int64, sliding bool) 
 
 // remove deletes the session key, then its index entry.
 func (s *Store) remove(ctx context.Context, x *Session) error {
-	del := []redis.Cmder{redis.NewIntCmd(ctx, "del", s.sessionKey(x))}
+	del := []redis.Cmder{delScript.cmd(ctx, []string{s.sessionKey(x)})}
 	var unbind []redis.Cmder
 	if x.savedUID != "" {
 		unbind = append(unbind, redis.NewIntCmd(ctx, "zrem", s.indexKey(x.savedUID), x.handle))

@@ -211,10 +211,11 @@ func TestFull(t *testing.T) {
 	if err := store.Save(ctx, keep); err != nil {
 		t.Fatal(err)
 	}
-	// An entry whose session never arrived: the revoke below must leave a
-	// tombstone for it even though Redis is full.
+	// An entry whose session never arrived (in u3's index, which nothing
+	// lists before the revoke): the revoke below must leave a tombstone for
+	// it even though Redis is full.
 	ghost := store.NewSession(core.Device{})
-	if err := client.ZAdd(ctx, store.IndexKey("u1"), redis.Z{Score: float64(ghost.Deadline().UnixMilli()), Member: ghost.Handle()}).Err(); err != nil {
+	if err := client.ZAdd(ctx, store.IndexKey("u3"), redis.Z{Score: float64(ghost.Deadline().UnixMilli()), Member: ghost.Handle()}).Err(); err != nil {
 		t.Fatal(err)
 	}
 	var werr error
@@ -246,6 +247,9 @@ func TestFull(t *testing.T) {
 	}
 	if _, err := store.Load(ctx, keep.Token()); err == nil {
 		t.Errorf("a session revoked on a full Redis still loads")
+	}
+	if n, err := store.RevokeUser(ctx, "u3"); err != nil || n != 0 {
+		t.Errorf("RevokeUser of an entry without a session on a full Redis = %d, %v; want 0, nil", n, err)
 	}
 	if typ, _ := client.Type(ctx, store.SessionKey(ghost.Handle())).Result(); typ != "list" {
 		t.Errorf("no tombstone for the entry without a session on a full Redis (key type %q)", typ)
