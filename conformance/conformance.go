@@ -32,8 +32,9 @@ import (
 //	Renew                        new token, same data; the old token is dead, in Redis and in the index
 //	Logout                       the key and the index entry are gone; the old cookie is worthless
 //	Index/List                   the user's sessions with device facts, this one among them
-//	Index/PruneStale             a listing drops entries past their deadline or naming another user's
-//	                             session, and keeps one whose session may still be on its way
+//	Index/PruneStale             a listing drops entries past their deadline, naming another user's
+//	                             session or (one node) without one; on Cluster it keeps an entry
+//	                             whose session may still be on its way
 //	Index/RevokeOne              one device ends another; the other is logged out on its next request
 //	Index/RevokeForeign          another user's session cannot be revoked, by its handle or through
 //	                             an entry left in this user's index

@@ -26,7 +26,12 @@ type token struct {
 }
 
 // requests holds the state of the requests in flight, by Done channel.
-type requests struct{ m sync.Map }
+type requests struct {
+	m sync.Map
+	// abandon is called when a request ends that deleted a bound session
+	// and committed no new token (sm.Destroy): its retirement marker goes.
+	abandon func(ctx context.Context, x *core.Session)
+}
 
 // of returns the state of ctx's request, made if need be; nil for a context
 // that is never done (context.Background), which carries no request.
@@ -41,7 +46,16 @@ func (rs *requests) of(ctx context.Context) *request {
 	r, loaded := rs.m.LoadOrStore(done, &request{tokens: map[string]*token{}})
 	req := r.(*request)
 	if !loaded {
-		context.AfterFunc(ctx, func() { rs.m.Delete(done) })
+		context.AfterFunc(ctx, func() {
+			rs.m.Delete(done)
+			req.mu.Lock()
+			x := req.retired
+			req.retired = nil
+			req.mu.Unlock()
+			if x != nil && rs.abandon != nil {
+				rs.abandon(ctx, x)
+			}
+		})
 	}
 	return req
 }

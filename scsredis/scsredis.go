@@ -135,6 +135,9 @@ type Options struct {
 // creation or renewal) is the one that counts.
 const DefaultLifetime = 400 * 24 * time.Hour
 
+// abandonTimeout bounds the clean-up a request leaves behind when it ends.
+const abandonTimeout = 5 * time.Second
+
 // Store is an scs.Store and scs.CtxStore backed by Redis. It is safe for
 // concurrent use.
 type Store struct {
@@ -164,7 +167,14 @@ func New(client redis.UniversalClient, opts Options) *Store {
 	}
 	c := core.New(client, co)
 	_, isGob := opts.Codec.(scs.GobCodec)
-	return &Store{core: c, codec: opts.Codec, userKey: c.Options().UserKey, gob: isGob}
+	s := &Store{core: c, codec: opts.Codec, userKey: c.Options().UserKey, gob: isGob}
+	s.reqs.abandon = func(ctx context.Context, x *core.Session) {
+		// The request is over: its context is done, its values still count.
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), abandonTimeout)
+		defer cancel()
+		_ = c.Abandon(ctx, x) // left behind, the marker goes with its deadline
+	}
+	return s
 }
 
 // ValidToken reports whether s has the shape of a token scs gives a store:
@@ -357,8 +367,9 @@ func (r *request) kill(tok string) {
 // request found and deleted is never written again, and a bound session it
 // deletes leaves a retirement marker in its user's index (core.Retire): if
 // the request then commits a new token (sm.RenewToken), that is a renewal,
-// refused if a revoke ran in between; if not (sm.Destroy), the marker goes
-// with the session's deadline.
+// refused if a revoke ran in between; if not (sm.Destroy), the marker is
+// removed when the request's context is done, one round trip off the
+// request's path (or, if that fails, with the session's deadline).
 func (s *Store) DeleteCtx(ctx context.Context, token string) error {
 	if !ValidToken(token) {
 		return nil
