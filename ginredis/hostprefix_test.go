@@ -121,13 +121,14 @@ func TestHostPrefix(t *testing.T) {
 	}
 }
 
-// TestHostPrefixEnforced: gin's Options replaces the cookie options
-// wholesale, so an app that sets only MaxAge sends no Path and no Secure;
-// a "__Host-" session is still sent Secure, Path=/ and without Domain.
+// TestHostPrefixEnforced: an app whose Options names no Path, a Domain,
+// and turns Secure off still sends a "__Host-" session Secure, Path=/ and
+// without Domain.
 func TestHostPrefixEnforced(t *testing.T) {
 	const name = "__Host-session"
 	store := newEnv(t).store
 	store.Options(sessions.Options{MaxAge: 3600, Domain: "example.com"})
+	store.Gorilla().Options.Secure = false
 	b := newBrowser(t, hostApp(store, name))
 	for _, path := range []string{"/incr", "/incr", "/logout"} {
 		if _, c, line := b.get(path, name); c == nil || !c.Secure || c.Path != "/" || c.Domain != "" {

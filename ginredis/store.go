@@ -29,10 +29,20 @@
 // # Cookies
 //
 // Until Options is called the cookie is HttpOnly, Secure, SameSite=Lax,
-// Path "/", with MaxAge the core Lifetime. Options, on the store or on a
-// session, replaces these wholesale, as gin-contrib's own stores do: an
-// attribute the caller leaves empty is not sent, and the attributes come in
-// the order net/http writes them, as with every gin-contrib store.
+// Path "/", with MaxAge the core Lifetime. The store's Options keeps
+// HttpOnly, Secure and SameSite=Lax where its argument leaves them zero, so
+// the usual store.Options(sessions.Options{MaxAge: 3600}) still sends a
+// cookie scripts cannot read and plain http never carries. Path and Domain
+// are as given (gin-contrib's store tester requires that an empty Path is
+// not sent): pass Path "/" as gin-contrib's documentation does. To serve
+// plain http in development, turn Secure off after Options:
+//
+//	store.Options(sessions.Options{Path: "/", MaxAge: 86400})
+//	store.Gorilla().Options.Secure = false // development over http only
+//
+// A session's own Options (session.Options in a handler) is gin-contrib's
+// and replaces the cookie options wholesale. The attributes come in the
+// order net/http writes them, as with every gin-contrib store.
 //
 // # Helpers
 //
@@ -43,6 +53,7 @@ package ginredis
 
 import (
 	"errors"
+	"net/http"
 
 	"github.com/gin-contrib/sessions"
 	"github.com/gin-gonic/gin"
@@ -77,10 +88,17 @@ type store struct {
 	*gorillaredis.Store
 }
 
-// Options replaces the cookie options of new sessions and keeps the codecs'
-// signature window in step with MaxAge.
+// Options sets the cookie options of new sessions, keeping the secure
+// defaults where o leaves a field zero: HttpOnly, Secure and SameSite=Lax
+// (see the package documentation), and keeps the codecs' signature window
+// in step with MaxAge.
 func (s *store) Options(o sessions.Options) {
-	s.Store.Options = o.ToGorillaOptions()
+	g := o.ToGorillaOptions()
+	g.HttpOnly, g.Secure = true, true
+	if g.SameSite == 0 {
+		g.SameSite = http.SameSiteLaxMode
+	}
+	s.Store.Options = g
 	s.Store.MaxAge(o.MaxAge)
 }
 

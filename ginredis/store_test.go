@@ -79,9 +79,10 @@ func cookieNamed(w *httptest.ResponseRecorder, name string) *http.Cookie {
 	return nil
 }
 
-// TestCookieAttributes: for the same options, the Set-Cookie header is the
-// one gin-contrib's cookie store writes, attribute for attribute and in the
-// same order; nothing the options left empty is added.
+// TestCookieAttributes: the Set-Cookie header is the one gin-contrib's
+// cookie store writes for the same options with our secure defaults filled
+// in (HttpOnly, Secure, SameSite=Lax where left zero), attribute for
+// attribute and in the same order; nothing else is added.
 func TestCookieAttributes(t *testing.T) {
 	cases := []sessions.Options{
 		{},
@@ -106,11 +107,46 @@ func TestCookieAttributes(t *testing.T) {
 		return shape(serve(r, "/set").Header().Get("Set-Cookie"))
 	}
 	for _, o := range cases {
-		want := run(cookie.NewStore(testKeys...), o)
+		merged := o
+		merged.HttpOnly, merged.Secure = true, true
+		if merged.SameSite == 0 {
+			merged.SameSite = http.SameSiteLaxMode
+		}
+		want := run(cookie.NewStore(testKeys...), merged)
 		got := run(newEnv(t).store, o)
 		if got != want {
 			t.Errorf("options %+v: Set-Cookie %q, gin-contrib's cookie store writes %q", o, got, want)
 		}
+	}
+}
+
+// TestOptionsKeepSecureDefaults: the usual one-liner that sets only MaxAge
+// keeps HttpOnly, Secure and SameSite=Lax; an explicit SameSite is kept;
+// Secure can be turned off for development over http.
+func TestOptionsKeepSecureDefaults(t *testing.T) {
+	header := func(store ginredis.Store) string {
+		r := gin.New()
+		r.Use(sessions.Sessions(cookieName, store))
+		r.GET("/set", func(c *gin.Context) {
+			s := sessions.Default(c)
+			s.Set("k", "v")
+			_ = s.Save()
+		})
+		return serve(r, "/set").Header().Get("Set-Cookie")
+	}
+	store := newEnv(t).store
+	store.Options(sessions.Options{MaxAge: 3600})
+	if h := header(store); !strings.Contains(h, "; Max-Age=3600; HttpOnly; Secure; SameSite=Lax") {
+		t.Errorf("Options{MaxAge: 3600}: Set-Cookie %q, want Max-Age=3600, HttpOnly, Secure, SameSite=Lax", h)
+	}
+	store.Options(sessions.Options{Path: "/", SameSite: http.SameSiteStrictMode})
+	if h := header(store); !strings.Contains(h, "Path=/;") || !strings.HasSuffix(h, "; HttpOnly; Secure; SameSite=Strict") {
+		t.Errorf("Options{Path: /, SameSite: Strict}: Set-Cookie %q", h)
+	}
+	store.Options(sessions.Options{Path: "/"})
+	store.Gorilla().Options.Secure = false
+	if h := header(store); strings.Contains(h, "Secure") || !strings.Contains(h, "HttpOnly") {
+		t.Errorf("with Secure turned off: Set-Cookie %q, want HttpOnly and no Secure", h)
 	}
 }
 

@@ -33,7 +33,8 @@ func newApp(cfg demo.Config) http.Handler {
 	store := ginredis.NewStoreWithOptions(cfg.Redis, gorillaredis.Options{Core: cfg.Core}, cfg.SessionKey)
 	// The demo serves plain HTTP on 127.0.0.1, where a browser would not send
 	// a Secure cookie back. Behind TLS keep the store's default (Secure).
-	store.Options(sessions.Options{Path: "/", MaxAge: 24 * 60 * 60, HttpOnly: true, SameSite: http.SameSiteLaxMode})
+	store.Options(sessions.Options{Path: "/", MaxAge: 24 * 60 * 60})
+	store.Gorilla().Options.Secure = false
 
 	a := &app{users: cfg.Users}
 	r := gin.Default()
