@@ -120,11 +120,37 @@ type Store struct {
 
 	core       *core.Store
 	serializer Serializer
+	keyErr     error // the key pairs NewStore was given are unusable
+}
+
+// minHashKeySize is the shortest cookie hash key a Store accepts: 32
+// random bytes, as securecookie recommends for its HMAC-SHA256.
+const minHashKeySize = 32
+
+// checkKeys reports key pairs that would sign cookies weakly or not at all:
+// each hash key must be at least minHashKeySize bytes, each encryption key
+// 16, 24 or 32 bytes (or absent).
+func checkKeys(pairs [][]byte) error {
+	for i := 0; i < len(pairs); i += 2 {
+		if n := len(pairs[i]); n < minHashKeySize {
+			return fmt.Errorf("redisession: cookie hash key %d is %d bytes, want at least %d random bytes "+
+				"(is SESSION_KEY set? make one with: head -c 32 /dev/urandom | base64)", i/2+1, n, minHashKeySize)
+		}
+		if i+1 < len(pairs) {
+			if n := len(pairs[i+1]); n != 0 && n != 16 && n != 24 && n != 32 {
+				return fmt.Errorf("redisession: cookie encryption key %d is %d bytes, want 16, 24 or 32", i/2+1, n)
+			}
+		}
+	}
+	return nil
 }
 
 // NewStore returns a Store over client with the default options, signing
 // cookies with keyPairs as sessions.NewCookieStore does: a hash key, then
-// optionally an encryption key (16, 24 or 32 bytes), for each pair.
+// optionally an encryption key (16, 24 or 32 bytes), for each pair. A hash
+// key shorter than 32 bytes (an unset environment variable, say) or
+// an encryption key of another size makes every Get and Save of the store
+// return an error that says so, before anything is written.
 func NewStore(client redis.UniversalClient, keyPairs ...[]byte) *Store {
 	return NewStoreWithOptions(client, Options{}, keyPairs...)
 }
@@ -136,6 +162,7 @@ func NewStoreWithOptions(client redis.UniversalClient, opts Options, keyPairs ..
 		Codecs:     securecookie.CodecsFromPairs(keyPairs...),
 		core:       core.New(client, opts.Core),
 		serializer: opts.Serializer,
+		keyErr:     checkKeys(keyPairs),
 	}
 	if s.serializer == nil {
 		s.serializer = GobSerializer{}
@@ -162,14 +189,20 @@ func (s *Store) Get(r *http.Request, name string) (*sessions.Session, error) {
 
 // New loads the named session of the request, bypassing the registry. It
 // never returns a nil session: if the cookie names no live session, the
-// session is new. The error is non-nil only when Redis failed.
+// session is new. The error is non-nil only when Redis failed or the
+// store's keys are unusable (see NewStore).
 func (s *Store) New(r *http.Request, name string) (*sessions.Session, error) {
 	session := sessions.NewSession(s, name)
 	opts := *s.Options
 	session.Options = &opts
 	session.IsNew = true
-	st := &state{}
+	st := &state{err: s.keyErr}
 	track(r, session, st)
+	if s.keyErr != nil {
+		st.cs = s.core.NewSession(device(r))
+		session.ID = st.cs.Handle()
+		return session, s.keyErr
+	}
 	var err error
 	if token, ok := s.token(r, name); ok {
 		cs, lerr := s.core.Load(r.Context(), token)

@@ -474,10 +474,11 @@ func TestRedisDown(t *testing.T) {
 }
 
 // TestUnsignableCookieWritesNothing: a Save whose cookie cannot be signed
-// (no hash key) returns the error and leaves no session and no device in
-// the user's list.
+// (here: longer than its codec allows) returns the error and leaves no
+// session and no device in the user's list.
 func TestUnsignableCookieWritesNothing(t *testing.T) {
-	e := newEnv(t, gorillaredis.Options{}, nil)
+	e := newEnv(t, gorillaredis.Options{})
+	e.store.Codecs = []securecookie.Codec{securecookie.New(testKeys[0], nil).MaxLength(16)}
 	r := httptest.NewRequest("GET", "https://example.test/", nil)
 	w := httptest.NewRecorder()
 	session, err := e.store.New(r, "__Host-s")
@@ -486,9 +487,52 @@ func TestUnsignableCookieWritesNothing(t *testing.T) {
 	}
 	session.Values["user_id"] = "u1"
 	if err := e.store.Save(r, w, session); err == nil {
-		t.Fatalf("Save with no hash key: nil error")
+		t.Fatalf("Save of a cookie its codec cannot encode: nil error")
 	}
 	if keys := e.srv.Keys(t, e.raw); len(keys) != 0 {
 		t.Errorf("a Save that could not sign its cookie left %v", keys)
+	}
+}
+
+// TestUnusableKeysRefused: a hash key that is missing (an unset
+// environment variable) or short, or an encryption key of a size AES does
+// not take, makes Get and Save fail with an error that says which key and
+// what is wrong, before anything reaches Redis or the response.
+func TestUnusableKeysRefused(t *testing.T) {
+	srv := redistest.Start(t)
+	raw := srv.NewClient(t, nil)
+	cases := []struct {
+		keys [][]byte
+		want string
+	}{
+		{[][]byte{[]byte("")}, "hash key 1 is 0 bytes"},
+		{[][]byte{[]byte("0123456789abcdef")}, "hash key 1 is 16 bytes"},
+		{[][]byte{[]byte("0123456789abcdef0123456789abcdef"), []byte("short")}, "encryption key 1 is 5 bytes"},
+		{[][]byte{[]byte("0123456789abcdef0123456789abcdef"), nil, []byte("old")}, "hash key 2 is 3 bytes"},
+	}
+	for _, c := range cases {
+		store := gorillaredis.NewStoreWithOptions(raw, gorillaredis.Options{Core: core.Options{Prefix: srv.Prefix}}, c.keys...)
+		r := httptest.NewRequest("GET", "https://example.com/", nil)
+		w := httptest.NewRecorder()
+		s, err := store.Get(r, "s")
+		if err == nil || !strings.Contains(err.Error(), c.want) || !strings.Contains(err.Error(), "SESSION_KEY") && strings.Contains(c.want, "hash") {
+			t.Errorf("%q: Get error %v, want one saying %q", c.keys, err, c.want)
+		}
+		s.Values["user_id"] = "u1"
+		if err := s.Save(r, w); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%q: Save error %v, want one saying %q", c.keys, err, c.want)
+		}
+		if h := w.Header().Get("Set-Cookie"); h != "" {
+			t.Errorf("%q: Save sent a cookie %q", c.keys, h)
+		}
+		if keys := srv.Keys(t, raw); len(keys) != 0 {
+			t.Errorf("%q: Save wrote %v", c.keys, keys)
+		}
+	}
+	ok := gorillaredis.NewStoreWithOptions(raw, gorillaredis.Options{Core: core.Options{Prefix: srv.Prefix}},
+		[]byte("0123456789abcdef0123456789abcdef"), []byte("fedcba9876543210"), []byte("an older key, rotated out 0123456"), nil)
+	r := httptest.NewRequest("GET", "https://example.com/", nil)
+	if _, err := ok.Get(r, "s"); err != nil {
+		t.Errorf("valid key pairs refused: %v", err)
 	}
 }
