@@ -5,6 +5,8 @@ go 1.21
 replace github.com/redisession/redisession => ../..
 
 require (
+	github.com/alexedwards/scs/v2 v2.8.0
+	github.com/go-chi/chi/v5 v5.2.3
 	github.com/labstack/echo-contrib v0.17.1
 	github.com/labstack/echo/v4 v4.13.3
 	github.com/redis/go-redis/v9 v9.0.5
