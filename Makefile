@@ -3,7 +3,7 @@ GO      ?= go
 PKGS    ?= ./...
 FUZZTIME ?= 10s
 
-.PHONY: demo test test-redis test-browser bench bench-core lint fuzz
+.PHONY: demo test test-redis test-browser test-recipes bench bench-core lint fuzz
 
 ## demo: run the demo app (gin) on an embedded Redis (no Redis server needed);
 ## ADDR=host:port to listen elsewhere, REDIS_URL=redis://host:port for a real Redis
@@ -21,6 +21,11 @@ test-redis:
 ## test-browser: the examples' browser test in headless Chromium (its own module; skips without Chromium)
 test-browser:
 	cd examples/browser && $(GO) vet ./... && $(GO) test -count=1 -timeout 3m -v ./...
+
+## test-recipes: echo and chi with the adapters unchanged (examples/recipes, its own module), with -race;
+##               REDIS_ADDR=host:port for a real Redis
+test-recipes:
+	cd examples/recipes && $(GO) vet ./... && $(GO) test -race -count=1 ./...
 
 ## bench: side by side with the peers on the real server (bench/, its own module): writes bench/RESULTS.md
 ##        and bench/results.svg, then runs bench-core. Uses and flushes Redis database $(BENCH_REDIS_DB) only.
