@@ -13,17 +13,28 @@ import (
 
 // Stats describes what the store holds in Redis.
 type Stats struct {
-	// Sessions is the number of session keys, counted with SCAN. SCAN does
-	// not block Redis; a key created or deleted during the scan may or may
-	// not be counted, so on a busy store it is exact to within that churn.
+	// Sessions is the number of sessions, counted with SCAN. SCAN does not
+	// block Redis; a key created or deleted during the scan may or may not
+	// be counted, so on a busy store it is exact to within that churn.
+	// Tombstones (what a revoke leaves where it found no session) and other
+	// data under a session key are not sessions: they are in Other.
 	Sessions int64
+	// Bound is how many of the sessions belong to a user; the others
+	// (Sessions − Bound) are anonymous.
+	Bound int64
+	// Other counts keys under the session prefix that hold no session.
+	Other int64
 	// Users is the number of user indexes (users with at least one session).
 	Users int64
 	// SessionBytes and IndexBytes estimate the memory the keys take:
 	// MEMORY USAGE of up to StatsOptions.Sample keys of each kind, averaged
-	// and scaled to the count. Zero when the server does not support it.
+	// and scaled to the count. Meaningful only when MemoryKnown.
 	SessionBytes int64
 	IndexBytes   int64
+	// MemoryKnown is false when keys were there to measure but the server
+	// answered no MEMORY USAGE (a server or proxy without the command): the
+	// byte figures are then unknown, not zero.
+	MemoryKnown bool
 	// Sampled is how many keys were measured with MEMORY USAGE.
 	Sampled int
 	// Primaries is the number of nodes scanned (1 unless Cluster).
@@ -46,8 +57,10 @@ type StatsOptions struct {
 
 // Stats scans the store's keys on every primary in bounded batches (never
 // KEYS) and returns counts and a memory estimate. It costs one SCAN per
-// Batch keys of the whole keyspace on each primary, so call it from an
-// operator's tool or a metrics refresh, not per request.
+// Batch keys of the whole keyspace on each primary, and one pipeline per
+// batch that reads the first bytes of each session key (to tell a bound
+// session from an anonymous one, and a session from a tombstone), so call
+// it from an operator's tool or a metrics refresh, not per request.
 func (s *Store) Stats(ctx context.Context, o StatsOptions) (Stats, error) {
 	if o.Batch <= 0 {
 		o.Batch = 1000
@@ -81,8 +94,14 @@ func (s *Store) Stats(ctx context.Context, o StatsOptions) (Stats, error) {
 					ni = append(ni, k)
 				}
 			}
+			live, bound, err := classify(ctx, node, ns)
+			if err != nil {
+				return err
+			}
 			mu.Lock()
-			st.Sessions += int64(len(ns))
+			st.Sessions += live
+			st.Bound += bound
+			st.Other += int64(len(ns)) - live
 			st.Users += int64(len(ni))
 			sessions.offer(node, ns)
 			indexes.offer(node, ni)
@@ -116,8 +135,70 @@ func (s *Store) Stats(ctx context.Context, o StatsOptions) (Stats, error) {
 	st.SessionBytes, st.Sampled = sessions.estimate(ctx, st.Sessions)
 	ib, n := indexes.estimate(ctx, st.Users)
 	st.IndexBytes, st.Sampled = ib, st.Sampled+n
+	st.MemoryKnown = st.Sampled > 0 || len(sessions.keys)+len(indexes.keys) == 0
 	st.Took = time.Since(start)
 	return st, nil
+}
+
+// headBytes is enough of a record to reach its user id's length: the
+// format byte and four uvarints of at most 10 bytes.
+const headBytes = 41
+
+// classify reads the head of each session key (GETRANGE for the string
+// layout, the metadata field for the hash layout, both in one pipeline:
+// the one that does not fit the key's type answers WRONGTYPE) and returns
+// how many hold a session and how many of those are bound to a user.
+func classify(ctx context.Context, node redis.UniversalClient, keys []string) (live, bound int64, err error) {
+	if len(keys) == 0 {
+		return 0, 0, nil
+	}
+	heads := make([]*redis.StringCmd, len(keys))
+	metas := make([]*redis.StringCmd, len(keys))
+	_, err = node.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i, k := range keys {
+			heads[i] = p.GetRange(ctx, k, 0, headBytes-1)
+			metas[i] = p.HGet(ctx, k, metaField)
+		}
+		return nil
+	})
+	if err != nil && err != redis.Nil && !isWrongType(err) {
+		return 0, 0, err
+	}
+	for i := range keys {
+		head, herr := heads[i].Result()
+		if herr != nil || head == "" {
+			head, herr = metas[i].Result()
+		}
+		if herr != nil {
+			continue // a tombstone, another type, or gone since the scan
+		}
+		if n, ok := userIDLen(head); ok {
+			live++
+			if n > 0 {
+				bound++
+			}
+		}
+	}
+	return live, bound, nil
+}
+
+// userIDLen reads the length of the user id from the head of a record.
+func userIDLen(head string) (uint64, bool) {
+	if len(head) == 0 || (head[0] != recordFormat1 && head[0] != recordDeflate) {
+		return 0, false
+	}
+	s := head[1:]
+	for i := 0; i < 4; i++ {
+		v, n := uvarint(s)
+		if n <= 0 {
+			return 0, false
+		}
+		if i == 3 {
+			return v, true
+		}
+		s = s[n:]
+	}
+	return 0, false
 }
 
 // sampler keeps a uniform sample of keys (reservoir sampling) with the node

@@ -8,10 +8,11 @@
 //
 // Counters (loads, hits, stale and rejected tokens, creates, renews,
 // revokes...) are read from the store on every scrape at no cost. The gauges
-// of live sessions, users and bytes come from core.Store.Stats, a SCAN of
-// the keyspace: the collector refreshes them in the background at most once
-// per Options.Refresh and reports the last result, so a scrape never waits
-// for a scan.
+// of live sessions (and of those bound to a user), users and bytes come from
+// core.Store.Stats, a SCAN of the keyspace: the collector refreshes them in
+// the background at most once per Options.Refresh and reports the last
+// result, so a scrape never waits for a scan. Where the server measures no
+// memory (no MEMORY USAGE) the byte gauges are absent, never 0.
 package prom
 
 import (
@@ -82,10 +83,11 @@ func NewCollector(store *core.Store, opts Options) *Collector {
 			"opaque":    desc("opaque_payloads_total", "Payloads stored without the adapter being able to read them (a misconfigured codec)."),
 		},
 		gauges: map[string]*prometheus.Desc{
-			"sessions":      desc("sessions", "Live sessions, from the last keyspace scan."),
-			"users":         desc("users", "Users with at least one session, from the last keyspace scan."),
-			"session_bytes": desc("session_bytes", "Estimated memory of session keys, from the last keyspace scan."),
-			"index_bytes":   desc("index_bytes", "Estimated memory of user indexes, from the last keyspace scan."),
+			"sessions":       desc("sessions", "Live sessions, from the last keyspace scan."),
+			"bound_sessions": desc("bound_sessions", "Live sessions that belong to a user, from the last keyspace scan."),
+			"users":          desc("users", "Users with at least one session, from the last keyspace scan."),
+			"session_bytes":  desc("session_bytes", "Estimated memory of session keys, from the last keyspace scan."),
+			"index_bytes":    desc("index_bytes", "Estimated memory of user indexes, from the last keyspace scan."),
 		},
 		scanDesc:  desc("stats_age_seconds", "Seconds since the last successful keyspace scan (-1: none yet)."),
 		errorDesc: desc("stats_errors_total", "Keyspace scans that failed."),
@@ -126,10 +128,11 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	age := -1.0
 	if !lastOK.IsZero() {
 		age = time.Since(lastOK).Seconds()
-		for name, v := range map[string]int64{
-			"sessions": st.Sessions, "users": st.Users,
-			"session_bytes": st.SessionBytes, "index_bytes": st.IndexBytes,
-		} {
+		gauges := map[string]int64{"sessions": st.Sessions, "bound_sessions": st.Bound, "users": st.Users}
+		if st.MemoryKnown { // unknown is absent, never 0
+			gauges["session_bytes"], gauges["index_bytes"] = st.SessionBytes, st.IndexBytes
+		}
+		for name, v := range gauges {
 			ch <- prometheus.MustNewConstMetric(c.gauges[name], prometheus.GaugeValue, float64(v))
 		}
 	}

@@ -33,6 +33,9 @@ func TestCollector(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := `
+# HELP redisession_bound_sessions Live sessions that belong to a user, from the last keyspace scan.
+# TYPE redisession_bound_sessions gauge
+redisession_bound_sessions{app="test"} 3
 # HELP redisession_creates_total Sessions created.
 # TYPE redisession_creates_total counter
 redisession_creates_total{app="test"} 3
@@ -50,12 +53,28 @@ redisession_stale_tokens_total{app="test"} 1
 redisession_users{app="test"} 1
 `
 	err := testutil.GatherAndCompare(reg, strings.NewReader(want),
-		"redisession_creates_total", "redisession_rejected_tokens_total", "redisession_sessions",
+		"redisession_bound_sessions", "redisession_creates_total", "redisession_rejected_tokens_total", "redisession_sessions",
 		"redisession_stale_tokens_total", "redisession_users")
 	if err != nil {
 		t.Error(err)
 	}
-	if n, err := testutil.GatherAndCount(reg); err != nil || n != 17 {
-		t.Errorf("gathered %d metrics, %v; want 17 (11 counters, 4 gauges, scan age, scan errors)", n, err)
+	// The byte gauges only where the server measured memory: unknown is
+	// absent, never 0 (miniredis before v2.3x answers no MEMORY usage).
+	st, err := store.Stats(ctx, core.StatsOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantN, gauges := 18, "5 gauges"
+	if !st.MemoryKnown {
+		wantN, gauges = 16, "3 gauges (memory unknown)"
+	}
+	if n, err := testutil.GatherAndCount(reg); err != nil || n != wantN {
+		t.Errorf("gathered %d metrics, %v; want %d (11 counters, %s, scan age, scan errors)", n, err, wantN, gauges)
+	}
+	for _, name := range []string{"redisession_session_bytes", "redisession_index_bytes"} {
+		n, err := testutil.GatherAndCount(reg, name)
+		if err != nil || (n == 1) != st.MemoryKnown {
+			t.Errorf("%s: %d series with memory known %v: %v", name, n, st.MemoryKnown, err)
+		}
 	}
 }
