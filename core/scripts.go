@@ -270,7 +270,11 @@ return 0
 // delScript deletes a session key (KEYS[1]) and returns 1, or returns 0 when
 // there is none: a tombstone, or a key of another type, is left alone, so a
 // renewal or logout cannot clear the way for a write a revoke stopped.
-var delScript = newScript(luaLib + `return del_session(KEYS[1])`)
+var delScript = newScript(`
+local t = redis.call('TYPE', KEYS[1]).ok
+if t ~= 'string' and t ~= 'hash' then return 0 end
+return redis.call('DEL', KEYS[1])
+`)
 
 // hashLoadScript reads a hash-layout session and, if it exists, slides its
 // expiry: one round trip, and a missing key or another type is left as it
