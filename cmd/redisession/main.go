@@ -8,7 +8,9 @@
 //	redisession [flags] revoke <handle>      end one session
 //	redisession [flags] inspect <handle>     one session's metadata (never its token or data)
 //
-// Flags:
+// Flags go before or after the command, with one dash or two. A word that
+// starts with "-" is always a flag, never a user id or handle; "--" ends the
+// flags, so "redisession user -- -x" looks up the user "-x".
 //
 //	--redis URL        redis://[user:pass@]host:port[/db] (default redis://127.0.0.1:6379/0);
 //	                   a Cluster: redis://host1:port1?addr=host2:port2&addr=host3:port3
@@ -17,8 +19,10 @@
 //	--prefix P         the stores' key prefix (core.Options.Prefix)
 //	--json             JSON instead of tables, for scripts
 //	--timeout D        give up after D (default 5m for stats, 10s otherwise)
+//	-h, --help         the usage, on stdout
 //
-// Exit codes: 0 done; 1 Redis failed; 2 bad usage; 3 no such session or user.
+// A usage error says what is wrong in one line, then prints the usage, on
+// stderr. Exit codes: 0 done; 1 Redis failed; 2 bad usage; 3 no such session or user.
 package main
 
 import (
@@ -54,59 +58,152 @@ func main() {
 
 func usage(w io.Writer) {
 	fmt.Fprint(w, `usage: redisession [flags] stats | user <id> | revoke-user <id> | revoke <handle> | inspect <handle>
-flags:
+flags (before or after the command; "--" ends them):
   --redis URL       redis://host:port/db, or a Cluster: redis://h1:p1?addr=h2:p2 (default redis://127.0.0.1:6379/0)
   --sentinel ADDRS  Sentinel addresses, comma-separated (with --master)
   --master NAME     Sentinel master name
   --prefix P        the stores' key prefix
   --json            JSON output
   --timeout D       give up after D
+  -h, --help        this help
 `)
 }
 
-func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+// usageError is a mistake in the command line: exit 2, with the usage.
+type usageError struct{ msg string }
+
+func (e usageError) Error() string { return e.msg }
+
+func usagef(format string, a ...interface{}) error {
+	return usageError{fmt.Sprintf(format, a...)}
+}
+
+// config is what the command line says.
+type config struct {
+	url, sentinel, master, prefix string
+	json                          bool
+	timeout                       time.Duration
+	set                           map[string]bool // flags given
+}
+
+// commands and the argument each takes ("" for none).
+var commands = map[string]string{
+	"stats": "", "user": "user id", "revoke-user": "user id", "revoke": "handle", "inspect": "handle",
+}
+
+// parseArgs reads flags wherever they are, before or after the command:
+// every word that starts with "-" is a flag (the flag package alone stops at
+// the first word that is not), until "--", after which every word is an
+// argument. It returns flag.ErrHelp for -h, -help and --help.
+func parseArgs(args []string) (config, []string, error) {
+	var cfg config
 	fs := flag.NewFlagSet("redisession", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	url := fs.String("redis", "redis://127.0.0.1:6379/0", "")
-	sentinel := fs.String("sentinel", "", "")
-	master := fs.String("master", "", "")
-	prefix := fs.String("prefix", "", "")
-	asJSON := fs.Bool("json", false, "")
-	timeout := fs.Duration("timeout", 0, "")
-	if err := fs.Parse(args); err != nil {
-		fmt.Fprintln(stderr, "redisession:", err)
-		usage(stderr)
-		return exitUsage
-	}
-	cmd, rest := fs.Arg(0), fs.Args()
-	if len(rest) > 0 {
-		rest = rest[1:]
-	}
-	want := map[string]int{"stats": 0, "user": 1, "revoke-user": 1, "revoke": 1, "inspect": 1}
-	n, ok := want[cmd]
-	if !ok || len(rest) != n {
-		if cmd != "" && !ok {
-			fmt.Fprintf(stderr, "redisession: unknown command %q\n", cmd)
+	fs.Usage = func() {}
+	fs.StringVar(&cfg.url, "redis", "redis://127.0.0.1:6379/0", "")
+	fs.StringVar(&cfg.sentinel, "sentinel", "", "")
+	fs.StringVar(&cfg.master, "master", "", "")
+	fs.StringVar(&cfg.prefix, "prefix", "", "")
+	fs.BoolVar(&cfg.json, "json", false, "")
+	fs.DurationVar(&cfg.timeout, "timeout", 0, "")
+	var words []string
+	for i := 0; i < len(args); {
+		a := args[i]
+		if a == "--" {
+			words = append(words, args[i+1:]...)
+			break
 		}
-		usage(stderr)
-		return exitUsage
+		if len(a) < 2 || a[0] != '-' {
+			words = append(words, a)
+			i++
+			continue
+		}
+		name := strings.TrimPrefix(strings.TrimPrefix(a, "-"), "-")
+		name, _, hasValue := strings.Cut(name, "=")
+		if name == "h" || name == "help" {
+			return cfg, nil, flag.ErrHelp
+		}
+		f := fs.Lookup(name)
+		if f == nil || name == "" || strings.HasPrefix(name, "-") {
+			return cfg, nil, usagef("unknown flag %s", a)
+		}
+		n := 1 // the flag alone: -json, -json=false, -redis=URL
+		if b, ok := f.Value.(interface{ IsBoolFlag() bool }); !hasValue && !(ok && b.IsBoolFlag()) {
+			if i+1 == len(args) {
+				return cfg, nil, usagef("--%s needs a value", name)
+			}
+			n = 2 // -redis URL
+		}
+		if err := fs.Parse(args[i : i+n]); err != nil {
+			value := args[i+n-1]
+			if hasValue {
+				_, value, _ = strings.Cut(a, "=")
+			}
+			return cfg, nil, usagef("bad value %q for --%s%s", value, name, flagHints[name])
+		}
+		i += n
 	}
-	client, err := connect(*url, *sentinel, *master)
+	cfg.set = map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { cfg.set[f.Name] = true })
+	return cfg, words, nil
+}
+
+// flagHints say what a flag's value should look like.
+var flagHints = map[string]string{
+	"json":    ": want true or false",
+	"timeout": ": want a duration such as 30s or 5m",
+}
+
+// checkCommand says what is wrong with the command and its arguments.
+func checkCommand(words []string) error {
+	if len(words) == 0 {
+		return usagef("missing command")
+	}
+	cmd := words[0]
+	arg, ok := commands[cmd]
+	switch {
+	case !ok:
+		return usagef("unknown command %q", cmd)
+	case arg != "" && len(words) < 2:
+		return usagef("%s: missing %s", cmd, arg)
+	case arg == "" && len(words) > 1:
+		return usagef("%s: unexpected argument %q", cmd, words[1])
+	case len(words) > 2:
+		return usagef("%s: unexpected argument %q", cmd, words[2])
+	}
+	return nil
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	cfg, words, err := parseArgs(args)
+	if errors.Is(err, flag.ErrHelp) {
+		usage(stdout)
+		return exitOK
+	}
+	if err == nil {
+		err = checkCommand(words)
+	}
+	var client redis.UniversalClient
+	if err == nil {
+		client, err = connect(cfg.url, cfg.sentinel, cfg.master)
+	}
 	if err != nil {
 		fmt.Fprintln(stderr, "redisession:", err)
+		usage(stderr)
 		return exitUsage
 	}
 	defer client.Close()
-	if *timeout <= 0 {
-		*timeout = 10 * time.Second
+	cmd, rest := words[0], words[1:]
+	if cfg.timeout <= 0 {
+		cfg.timeout = 10 * time.Second
 		if cmd == "stats" {
-			*timeout = 5 * time.Minute
+			cfg.timeout = 5 * time.Minute
 		}
 	}
-	ctx, cancel := context.WithTimeout(ctx, *timeout)
+	ctx, cancel := context.WithTimeout(ctx, cfg.timeout)
 	defer cancel()
-	store := core.New(client, core.Options{Prefix: *prefix})
-	out := output{w: stdout, json: *asJSON}
+	store := core.New(client, core.Options{Prefix: cfg.prefix})
+	out := output{w: stdout, json: cfg.json}
 
 	switch cmd {
 	case "stats":

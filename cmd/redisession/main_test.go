@@ -102,10 +102,108 @@ func TestCommands(t *testing.T) {
 	}
 }
 
+// TestFlagsAnywhere: flags work before and after the command, a word that
+// starts with "-" after the command is a flag and never an argument, and
+// "--" ends the flags.
+func TestFlagsAnywhere(t *testing.T) {
+	store, flags, made := setup(t)
+	ctx := context.Background()
+	weird := store.NewSession(core.Device{UserAgent: "weird"})
+	weird.UserID = "--weird-id"
+	if err := store.Save(ctx, weird); err != nil {
+		t.Fatal(err)
+	}
+
+	// Flags after the command, and split around it.
+	code, out, errOut := cli(t, nil, append([]string{"stats"}, flags...)...)
+	if code != exitOK || !strings.Contains(out, "4") {
+		t.Errorf("stats with flags after: exit %d, %q, %q", code, out, errOut)
+	}
+	code, out, errOut = cli(t, flags[:2], append([]string{"--json", "stats"}, flags[2:]...)...)
+	var st map[string]interface{}
+	if code != exitOK || json.Unmarshal([]byte(out), &st) != nil || st["sessions"] != 4.0 {
+		t.Errorf("flags around stats: exit %d, %q, %q", code, out, errOut)
+	}
+	var list []map[string]interface{}
+	for _, args := range [][]string{{"user", "alice", "--json"}, {"user", "--json", "alice"}, {"user", "-json", "alice"}, {"user", "--json=true", "alice"}} {
+		code, out, errOut = cli(t, flags, args...)
+		if code != exitOK || json.Unmarshal([]byte(out), &list) != nil || len(list) != 2 {
+			t.Errorf("%q: exit %d, %q, %q; want alice's 2 sessions as JSON", args, code, out, errOut)
+		}
+	}
+	code, out, _ = cli(t, flags, "user", "alice", "--json=false")
+	if code != exitOK || !strings.Contains(out, "HANDLE") {
+		t.Errorf("user alice --json=false: exit %d, %q; want a table", code, out)
+	}
+
+	// A word that looks like a flag is one: never a user id.
+	code, out, errOut = cli(t, flags, "user", "--weird-id")
+	if code != exitUsage || out != "" || !strings.HasPrefix(errOut, "redisession: unknown flag --weird-id\n") {
+		t.Errorf("user --weird-id: exit %d, %q, %q; want an unknown flag", code, out, errOut)
+	}
+	// After "--" it is an argument, and so is everything after it.
+	code, out, errOut = cli(t, flags, "user", "--", "--weird-id")
+	if code != exitOK || !strings.Contains(out, weird.Handle()) {
+		t.Errorf("user -- --weird-id: exit %d, %q, %q", code, out, errOut)
+	}
+	code, _, errOut = cli(t, flags, "user", "--", "--weird-id", "--json")
+	if code != exitUsage || !strings.HasPrefix(errOut, `redisession: user: unexpected argument "--json"`) {
+		t.Errorf("user -- --weird-id --json: exit %d, %q; want --json taken as an argument", code, errOut)
+	}
+	code, out, _ = cli(t, flags, "--", "inspect", made["curl/8"].Handle())
+	if code != exitOK || !strings.Contains(out, "curl/8") {
+		t.Errorf("-- inspect: exit %d, %q", code, out)
+	}
+	// "--" as a flag's value is a value, not the end of the flags.
+	code, out, errOut = cli(t, flags, "--prefix", "--", "user", "alice", "--json")
+	if code != exitNotFound || out != "" {
+		t.Errorf("--prefix -- user alice --json: exit %d, %q, %q; want alice not found under prefix \"--\"", code, out, errOut)
+	}
+}
+
+// TestHelp: -h, -help and --help print the usage once, to stdout, and exit 0.
+func TestHelp(t *testing.T) {
+	for _, args := range [][]string{{"-h"}, {"-help"}, {"--help"}, {"--h"}, {"stats", "--help"}, {"user", "-h"}, {"--json", "-help", "stats"}} {
+		code, out, errOut := cli(t, nil, args...)
+		if code != exitOK || errOut != "" || strings.Count(out, "usage:") != 1 || strings.Contains(out, "flag:") || !strings.Contains(out, "--redis") {
+			t.Errorf("%q: exit %d, stdout %q, stderr %q; want the usage once on stdout", args, code, out, errOut)
+		}
+	}
+	// After "--", -h is an argument.
+	if code, out, errOut := cli(t, nil, "user", "--", "-h", "extra"); code != exitUsage || out != "" || !strings.HasPrefix(errOut, `redisession: user: unexpected argument "extra"`) {
+		t.Errorf("user -- -h extra: exit %d, %q, %q", code, out, errOut)
+	}
+}
+
+// TestUsage: every usage error says in one line what was wrong, then prints
+// the usage, on stderr, and exits 2.
 func TestUsage(t *testing.T) {
-	for _, args := range [][]string{{}, {"nope"}, {"user"}, {"revoke", "a", "b"}, {"--bogus", "stats"}, {"--redis", "ftp://x", "stats"}} {
-		if code, _, errOut := cli(t, nil, args...); code != exitUsage || !strings.Contains(errOut, "usage") && !strings.Contains(errOut, "redisession:") {
-			t.Errorf("%q: exit %d, stderr %q; want %d and a message", args, code, errOut, exitUsage)
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{nil, "missing command"},
+		{[]string{"nope"}, `unknown command "nope"`},
+		{[]string{"--json"}, "missing command"},
+		{[]string{"user"}, "user: missing user id"},
+		{[]string{"revoke-user", "--json"}, "revoke-user: missing user id"},
+		{[]string{"inspect"}, "inspect: missing handle"},
+		{[]string{"revoke"}, "revoke: missing handle"},
+		{[]string{"revoke", "a", "b"}, `revoke: unexpected argument "b"`},
+		{[]string{"stats", "x"}, `stats: unexpected argument "x"`},
+		{[]string{"--bogus", "stats"}, "unknown flag --bogus"},
+		{[]string{"stats", "-x"}, "unknown flag -x"},
+		{[]string{"stats", "---json"}, "unknown flag ---json"},
+		{[]string{"stats", "--timeout"}, "--timeout needs a value"},
+		{[]string{"--timeout", "soon", "stats"}, `bad value "soon" for --timeout: want a duration`},
+		{[]string{"stats", "--timeout=soon"}, `bad value "soon" for --timeout: want a duration`},
+		{[]string{"stats", "--json=maybe"}, `bad value "maybe" for --json: want true or false`},
+	} {
+		code, out, errOut := cli(t, nil, c.args...)
+		first, rest, _ := strings.Cut(errOut, "\n")
+		if code != exitUsage || out != "" || !strings.HasPrefix(first, "redisession: ") || !strings.Contains(first, c.want) ||
+			!strings.HasPrefix(rest, "usage:") || strings.Count(errOut, "usage:") != 1 {
+			t.Errorf("%q: exit %d, stdout %q, stderr %q; want %d and %q, then the usage", c.args, code, out, errOut, exitUsage, c.want)
 		}
 	}
 	if code, _, _ := cli(t, []string{"--redis", "redis://127.0.0.1:1/0", "--timeout", "1s"}, "stats"); code != exitFailed {
