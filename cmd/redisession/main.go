@@ -12,7 +12,8 @@
 // starts with "-" is always a flag, never a user id or handle; "--" ends the
 // flags, so "redisession user -- -x" looks up the user "-x".
 //
-//	--redis URL        redis://[user:pass@]host:port[/db] (default redis://127.0.0.1:6379/0);
+//	--redis ADDR       redis://[user:pass@]host:port[/db], rediss://... (TLS) or a bare host:port
+//	                   (default redis://127.0.0.1:6379/0);
 //	                   a Cluster: redis://host1:port1?addr=host2:port2&addr=host3:port3
 //	--sentinel ADDRS   Sentinel addresses, comma-separated (with --master)
 //	--master NAME      the Sentinel master name
@@ -32,8 +33,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -59,7 +62,8 @@ func main() {
 func usage(w io.Writer) {
 	fmt.Fprint(w, `usage: redisession [flags] stats | user <id> | revoke-user <id> | revoke <handle> | inspect <handle>
 flags (before or after the command; "--" ends them):
-  --redis URL       redis://host:port/db, or a Cluster: redis://h1:p1?addr=h2:p2 (default redis://127.0.0.1:6379/0)
+  --redis ADDR      redis://[user:pass@]host:port[/db], rediss://... (TLS) or host:port;
+                    a Cluster: redis://h1:p1?addr=h2:p2 (default redis://127.0.0.1:6379/0)
   --sentinel ADDRS  Sentinel addresses, comma-separated (with --master)
   --master NAME     Sentinel master name
   --prefix P        the stores' key prefix
@@ -185,7 +189,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	var client redis.UniversalClient
 	if err == nil {
-		client, err = connect(cfg.url, cfg.sentinel, cfg.master)
+		client, err = connect(cfg)
 	}
 	if err != nil {
 		fmt.Fprintln(stderr, "redisession:", err)
@@ -244,26 +248,74 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	return exitFailed
 }
 
-// connect builds the client the flags describe.
-func connect(url, sentinel, master string) (redis.UniversalClient, error) {
-	if sentinel != "" {
-		if master == "" {
-			return nil, errors.New("--sentinel needs --master")
+// connect builds the client the flags describe. It does not dial: a client
+// connects on its first command.
+func connect(cfg config) (redis.UniversalClient, error) {
+	if cfg.sentinel != "" {
+		if cfg.master == "" {
+			return nil, usagef("--sentinel needs --master")
 		}
-		return redis.NewUniversalClient(&redis.UniversalOptions{Addrs: strings.Split(sentinel, ","), MasterName: master}), nil
+		if cfg.set["redis"] {
+			return nil, usagef("--redis and --sentinel do not go together: give one")
+		}
+		return redis.NewUniversalClient(&redis.UniversalOptions{Addrs: strings.Split(cfg.sentinel, ","), MasterName: cfg.master}), nil
+	}
+	if cfg.master != "" {
+		return nil, usagef("--master needs --sentinel")
+	}
+	url, err := redisURL(cfg.url)
+	if err != nil {
+		return nil, err
 	}
 	if strings.Contains(url, "addr=") {
 		o, err := redis.ParseClusterURL(url)
 		if err != nil {
-			return nil, fmt.Errorf("--redis: %w", err)
+			return nil, usagef("--redis: %v", err)
 		}
 		return redis.NewClusterClient(o), nil
 	}
 	o, err := redis.ParseURL(url)
 	if err != nil {
-		return nil, fmt.Errorf("--redis: %w", err)
+		return nil, usagef("--redis: %v", err)
 	}
 	return redis.NewClient(o), nil
+}
+
+// redisURL turns the --redis value into a URL: redis:// and rediss:// URLs
+// as they are, a bare host:port as redis://host:port. The errors never
+// repeat a value that may hold a password.
+func redisURL(v string) (string, error) {
+	if strings.HasPrefix(v, "redis://") || strings.HasPrefix(v, "rediss://") {
+		return v, nil
+	}
+	const want = "want redis://[user:pass@]host:port[/db], rediss://... or host:port"
+	if scheme, _, ok := strings.Cut(v, "://"); ok {
+		return "", usagef("--redis: scheme %q is not redis or rediss: %s", scheme, want)
+	}
+	host, port, err := net.SplitHostPort(v)
+	if err == nil && host == "" {
+		err = errors.New("no host")
+	}
+	if n, perr := strconv.ParseUint(port, 10, 16); err == nil && (perr != nil || n == 0) {
+		err = fmt.Errorf("port %q is not a number from 1 to 65535", port)
+	}
+	if err != nil {
+		shown := fmt.Sprintf("%q", v)
+		if strings.Contains(v, "@") {
+			shown = "the value"
+		}
+		return "", usagef("--redis: %s is not a URL nor host:port (%v): %s", shown, unwrapAddrErr(err), want)
+	}
+	return "redis://" + v, nil
+}
+
+// unwrapAddrErr keeps the reason of a net.AddrError, which repeats the value.
+func unwrapAddrErr(err error) error {
+	var ae *net.AddrError
+	if errors.As(err, &ae) {
+		return errors.New(ae.Err)
+	}
+	return err
 }
 
 func stats(ctx context.Context, store *core.Store, out output, stderr io.Writer) error {

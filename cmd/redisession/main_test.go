@@ -14,6 +14,13 @@ import (
 // setup returns a store with sessions and the flags that reach its Redis.
 func setup(t *testing.T) (*core.Store, []string, map[string]*core.Session) {
 	t.Helper()
+	store, flags, made, _ := setupServer(t)
+	return store, flags, made
+}
+
+// setupServer is setup that returns the server too.
+func setupServer(t *testing.T) (*core.Store, []string, map[string]*core.Session, *redistest.Server) {
+	t.Helper()
 	srv := redistest.Start(t)
 	store := core.New(srv.NewClient(t, nil), core.Options{Prefix: srv.Prefix, Now: srv.Now})
 	ctx := context.Background()
@@ -37,7 +44,7 @@ func setup(t *testing.T) (*core.Store, []string, map[string]*core.Session) {
 	default:
 		flags = append(flags, "--redis", "redis://"+addrs[0]+"/0")
 	}
-	return store, flags, made
+	return store, flags, made, srv
 }
 
 func cli(t *testing.T, flags []string, args ...string) (int, string, string) {
@@ -208,5 +215,55 @@ func TestUsage(t *testing.T) {
 	}
 	if code, _, _ := cli(t, []string{"--redis", "redis://127.0.0.1:1/0", "--timeout", "1s"}, "stats"); code != exitFailed {
 		t.Errorf("unreachable Redis: exit %d, want %d", code, exitFailed)
+	}
+}
+
+// TestRedisFlag: --redis takes redis:// and rediss:// URLs and a bare
+// host:port; anything else is a usage error that names the flag.
+func TestRedisFlag(t *testing.T) {
+	_, _, _, srv := setupServer(t)
+	if srv.Kind == "miniredis" || srv.Kind == "redis" {
+		addr := srv.Addrs()[0]
+		code, out, errOut := cli(t, []string{"--prefix", srv.Prefix, "--json"}, "stats", "--redis", addr)
+		var st map[string]interface{}
+		if code != exitOK || json.Unmarshal([]byte(out), &st) != nil || st["sessions"] != 3.0 {
+			t.Errorf("--redis %s: exit %d, %q, %q", addr, code, out, errOut)
+		}
+	}
+	// Accepted, and then the connection fails: exit 1, not a usage error.
+	for _, v := range []string{"127.0.0.1:1", "redis://127.0.0.1:1/0", "rediss://127.0.0.1:1", "[::1]:1"} {
+		code, _, errOut := cli(t, []string{"--redis", v, "--timeout", "1s"}, "stats")
+		if code != exitFailed || strings.Contains(errOut, "usage:") || strings.Contains(errOut, "--redis") {
+			t.Errorf("--redis %s: exit %d, %q; want it accepted and the connection to fail", v, code, errOut)
+		}
+	}
+	for _, c := range []struct{ value, want string }{
+		{"ftp://x", `scheme "ftp" is not redis or rediss`},
+		{"localhost", `"localhost" is not a URL nor host:port (missing port in address)`},
+		{"127.0.0.1:6379/0", `port "6379/0" is not a number`},
+		{"127.0.0.1:0", `port "0" is not a number`},
+		{":6379", "no host"},
+		{"user:secret@127.0.0.1:6379", "the value is not a URL nor host:port"},
+		{"redis://127.0.0.1:x", "--redis: "},
+	} {
+		code, _, errOut := cli(t, []string{"--redis", c.value}, "stats")
+		first, rest, _ := strings.Cut(errOut, "\n")
+		if code != exitUsage || !strings.HasPrefix(first, "redisession: --redis: ") || !strings.Contains(first, c.want) ||
+			strings.Contains(first, "first path segment") || strings.Contains(first, "secret") || !strings.HasPrefix(rest, "usage:") {
+			t.Errorf("--redis %s: exit %d, %q; want %d and %q", c.value, code, errOut, exitUsage, c.want)
+		}
+	}
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--sentinel", "127.0.0.1:1"}, "--sentinel needs --master"},
+		{[]string{"--master", "m"}, "--master needs --sentinel"},
+		{[]string{"--sentinel", "127.0.0.1:1", "--master", "m", "--redis", "127.0.0.1:1"}, "--redis and --sentinel do not go together"},
+	} {
+		code, _, errOut := cli(t, c.args, "stats")
+		if first, _, _ := strings.Cut(errOut, "\n"); code != exitUsage || !strings.Contains(first, c.want) {
+			t.Errorf("%q: exit %d, %q; want %d and %q", c.args, code, errOut, exitUsage, c.want)
+		}
 	}
 }
