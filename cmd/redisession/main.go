@@ -248,9 +248,24 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	return exitFailed
 }
 
+// clientHook, if set, is added to every client connect builds: tests use
+// it to stand in for a server that refuses a command.
+var clientHook redis.Hook
+
 // connect builds the client the flags describe. It does not dial: a client
 // connects on its first command.
 func connect(cfg config) (redis.UniversalClient, error) {
+	c, err := newClient(cfg)
+	if err == nil && clientHook != nil {
+		c.AddHook(clientHook)
+		if cc, ok := c.(*redis.ClusterClient); ok {
+			cc.OnNewNode(func(n *redis.Client) { n.AddHook(clientHook) })
+		}
+	}
+	return c, err
+}
+
+func newClient(cfg config) (redis.UniversalClient, error) {
 	if cfg.sentinel != "" {
 		if cfg.master == "" {
 			return nil, usagef("--sentinel needs --master")
@@ -334,25 +349,69 @@ func stats(ctx context.Context, store *core.Store, out output, stderr io.Writer)
 	if err != nil {
 		return err
 	}
-	per := int64(0)
-	if st.Sessions > 0 {
-		per = (st.SessionBytes + st.IndexBytes) / st.Sessions
+	sessionBytes := measured(st.SessionBytes, st.Sessions)
+	indexBytes := measured(st.IndexBytes, st.Users)
+	var per *int64
+	if sessionBytes != nil && indexBytes != nil && st.Sessions > 0 {
+		v := (*sessionBytes + *indexBytes) / st.Sessions
+		per = &v
 	}
-	text := fmt.Sprintf("sessions\t%d\nusers\t%d\nsession memory\t%s\nindex memory\t%s\nper session\t%s (index included)\nscanned\t%d primar%s in %v (memory from %d sampled keys)\n",
-		st.Sessions, st.Users, byteSize(st.SessionBytes), byteSize(st.IndexBytes), byteSize(per),
-		st.Primaries, plural(st.Primaries, "y", "ies"), st.Took.Round(time.Millisecond), st.Sampled)
-	if st.Sampled == 0 && st.Sessions+st.Users > 0 {
-		// The server measured nothing (no MEMORY USAGE, as in an embedded
-		// test server): say so rather than print zeros.
-		text = fmt.Sprintf("sessions\t%d\nusers\t%d\nmemory\tunknown: the server does not answer MEMORY USAGE\nscanned\t%d primar%s in %v\n",
-			st.Sessions, st.Users, st.Primaries, plural(st.Primaries, "y", "ies"), st.Took.Round(time.Millisecond))
+
+	var b strings.Builder
+	fmt.Fprintf(&b, "sessions\t%d\nusers\t%d\n", st.Sessions, st.Users)
+	var unmeasured []string
+	if sessionBytes != nil {
+		fmt.Fprintf(&b, "session memory\t%s\n", byteSize(*sessionBytes))
+	} else {
+		unmeasured = append(unmeasured, "session keys")
 	}
-	out.print(map[string]interface{}{
-		"sessions": st.Sessions, "users": st.Users, "session_bytes": st.SessionBytes,
-		"index_bytes": st.IndexBytes, "bytes_per_session": per, "sampled": st.Sampled,
-		"primaries": st.Primaries, "took_ms": st.Took.Milliseconds(),
-	}, text)
+	if indexBytes != nil {
+		fmt.Fprintf(&b, "index memory\t%s\n", byteSize(*indexBytes))
+	} else {
+		unmeasured = append(unmeasured, "user indexes")
+	}
+	if per != nil {
+		fmt.Fprintf(&b, "per session\t%s (index included)\n", byteSize(*per))
+	}
+	if len(unmeasured) > 0 {
+		// No figure rather than a made-up 0 B.
+		fmt.Fprintf(&b, "memory\tnot measured for %s: the server did not answer MEMORY USAGE\n", strings.Join(unmeasured, " and "))
+	}
+	fmt.Fprintf(&b, "scanned\t%d primar%s in %v", st.Primaries, plural(st.Primaries, "y", "ies"), st.Took.Round(time.Millisecond))
+	if st.Sampled > 0 {
+		fmt.Fprintf(&b, " (memory from %d sampled keys)", st.Sampled)
+	}
+	b.WriteString("\n")
+	out.print(statsJSON{
+		Sessions: st.Sessions, Users: st.Users,
+		SessionBytes: sessionBytes, IndexBytes: indexBytes, BytesPerSession: per,
+		Sampled: st.Sampled, Primaries: st.Primaries, TookMS: st.Took.Milliseconds(),
+	}, b.String())
 	return nil
+}
+
+// statsJSON is stats --json. A figure that is not known is null, never 0.
+type statsJSON struct {
+	Sessions        int64  `json:"sessions"`
+	Users           int64  `json:"users"`
+	SessionBytes    *int64 `json:"session_bytes"`
+	IndexBytes      *int64 `json:"index_bytes"`
+	BytesPerSession *int64 `json:"bytes_per_session"`
+	Sampled         int    `json:"sampled"`
+	Primaries       int    `json:"primaries"`
+	TookMS          int64  `json:"took_ms"`
+}
+
+// measured returns a memory estimate of core.Stats, or nil if it is not
+// known. Stats reports 0 bytes both for no keys and for keys it could not
+// measure (no MEMORY USAGE, or every sampled key gone before it was
+// measured); MEMORY USAGE never answers 0 for a key that exists, so 0 bytes
+// for a count above 0 is a figure Stats does not have.
+func measured(bytes, count int64) *int64 {
+	if bytes == 0 && count > 0 {
+		return nil
+	}
+	return &bytes
 }
 
 func user(ctx context.Context, store *core.Store, out output, id string) error {

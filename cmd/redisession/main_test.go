@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 
+	"github.com/redis/go-redis/v9"
 	"github.com/redisession/redisession/core"
 	"github.com/redisession/redisession/internal/redistest"
 )
@@ -62,8 +64,8 @@ func TestCommands(t *testing.T) {
 	if code != exitOK || !strings.Contains(out, "sessions") || !strings.Contains(out, "3") {
 		t.Errorf("stats: exit %d, output %q", code, out)
 	}
-	// With sessions stored, memory is measured (real server) or said to be
-	// unknown (miniredis has no MEMORY USAGE): never a made-up 0 B.
+	// With sessions stored, memory is measured or said to be unknown: never
+	// a made-up 0 B (TestStatsMemory).
 	if strings.Contains(out, "session memory  0 B") {
 		t.Errorf("stats printed zero memory for stored sessions: %q", out)
 	}
@@ -265,5 +267,78 @@ func TestRedisFlag(t *testing.T) {
 		if first, _, _ := strings.Cut(errOut, "\n"); code != exitUsage || !strings.Contains(first, c.want) {
 			t.Errorf("%q: exit %d, %q; want %d and %q", c.args, code, errOut, exitUsage, c.want)
 		}
+	}
+}
+
+// refuse is a go-redis hook that answers a command as a server without it
+// does.
+type refuse string
+
+func (refuse) DialHook(next redis.DialHook) redis.DialHook { return next }
+
+func (r refuse) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		if cmd.Name() == string(r) {
+			err := fmt.Errorf("ERR unknown command '%s'", cmd.Name())
+			cmd.SetErr(err)
+			return err
+		}
+		return next(ctx, cmd)
+	}
+}
+
+func (refuse) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return next
+}
+
+// TestStatsMemory: memory the server measured is a number; memory it did
+// not measure is null in JSON and missing from the table, never 0.
+func TestStatsMemory(t *testing.T) {
+	_, flags, _, srv := setupServer(t)
+	var st map[string]interface{}
+	positive := func(k string) bool { v, ok := st[k].(float64); return ok && v > 0 }
+
+	// Measured: a real Redis answers MEMORY USAGE.
+	if srv.Real() {
+		code, out, errOut := cli(t, flags, "stats", "--json")
+		if code != exitOK || json.Unmarshal([]byte(out), &st) != nil || !positive("session_bytes") || !positive("index_bytes") || !positive("bytes_per_session") || !positive("sampled") {
+			t.Errorf("stats --json: exit %d, %s, %q; want memory figures above 0", code, out, errOut)
+		}
+		code, out, _ = cli(t, flags, "stats")
+		if code != exitOK || !strings.Contains(out, "session memory") || !strings.Contains(out, "per session") || strings.Contains(out, " 0 B") || strings.Contains(out, "not measured") {
+			t.Errorf("stats: exit %d, %q; want measured memory", code, out)
+		}
+	}
+
+	// Not measured: a server that refuses MEMORY (miniredis answers only
+	// "MEMORY USAGE" in capitals, and go-redis sends "memory usage").
+	clientHook = refuse("memory")
+	defer func() { clientHook = nil }()
+	code, out, errOut := cli(t, flags, "stats", "--json")
+	st = nil
+	if code != exitOK || json.Unmarshal([]byte(out), &st) != nil || st["sessions"] != 3.0 {
+		t.Fatalf("stats --json without MEMORY: exit %d, %s, %q", code, out, errOut)
+	}
+	for _, k := range []string{"session_bytes", "index_bytes", "bytes_per_session"} {
+		if v, ok := st[k]; !ok || v != nil {
+			t.Errorf("stats --json without MEMORY: %s = %v (present %v), want null", k, v, ok)
+		}
+	}
+	code, out, _ = cli(t, flags, "stats")
+	if code != exitOK || strings.Contains(out, "session memory") || strings.Contains(out, "index memory") || strings.Contains(out, "per session") ||
+		strings.Contains(out, " B\n") || strings.Contains(out, "sampled") || !strings.Contains(out, "not measured for session keys and user indexes") {
+		t.Errorf("stats without MEMORY: exit %d, %q; want no memory figures and a note", code, out)
+	}
+	clientHook = nil
+
+	// Nothing stored: 0 bytes is a true figure; bytes per session has none.
+	empty := append(append([]string(nil), flags...), "--prefix", "nothing-here:"+fmt.Sprint(&st)+":")
+	code, out, errOut = cli(t, empty, "stats", "--json")
+	st = nil
+	if code != exitOK || json.Unmarshal([]byte(out), &st) != nil || st["sessions"] != 0.0 || st["session_bytes"] != 0.0 || st["index_bytes"] != 0.0 || st["bytes_per_session"] != nil {
+		t.Errorf("stats --json of an empty store: exit %d, %s, %q; want 0 bytes and no per-session figure", code, out, errOut)
+	}
+	if code, out, _ = cli(t, empty, "stats"); code != exitOK || strings.Contains(out, "per session") || strings.Contains(out, "not measured") {
+		t.Errorf("stats of an empty store: exit %d, %q", code, out)
 	}
 }
