@@ -211,7 +211,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 
 	switch cmd {
 	case "stats":
-		err = stats(ctx, store, out, stderr)
+		err = stats(ctx, store, client, out, stderr)
 	case "user":
 		err = user(ctx, store, out, rest[0])
 	case "revoke-user":
@@ -333,22 +333,39 @@ func unwrapAddrErr(err error) error {
 	return err
 }
 
-func stats(ctx context.Context, store *core.Store, out output, stderr io.Writer) error {
-	var progress func(int64)
+func stats(ctx context.Context, store *core.Store, client redis.UniversalClient, out output, stderr io.Writer) error {
+	start := time.Now()
+	progress := func(string) func(int64) { return nil }
 	if isTerminal(stderr) {
-		last := time.Now()
-		progress = func(n int64) {
-			if time.Since(last) > 200*time.Millisecond {
-				last = time.Now()
-				fmt.Fprintf(stderr, "\rscanned %d keys…", n)
+		progress = func(what string) func(int64) {
+			last := time.Now()
+			return func(n int64) {
+				if time.Since(last) > 200*time.Millisecond {
+					last = time.Now()
+					fmt.Fprintf(stderr, "\r\033[K%s %d…", what, n)
+				}
 			}
 		}
 		defer fmt.Fprint(stderr, "\r\033[K")
 	}
-	st, err := store.Stats(ctx, core.StatsOptions{Progress: progress})
+	st, err := store.Stats(ctx, core.StatsOptions{Progress: progress("keys scanned:")})
 	if err != nil {
 		return err
 	}
+	// core.Stats counts session keys, not whose they are: the bound ones
+	// are those the user indexes list (a second walk, of the indexes only).
+	ix, err := newIndexes(ctx, store, client)
+	if err != nil {
+		return err
+	}
+	bound, err := ix.bound(ctx, progress("user indexes read:"))
+	if err != nil {
+		return err
+	}
+	if bound > st.Sessions {
+		bound = st.Sessions // sessions created between the two walks
+	}
+	took := time.Since(start)
 	sessionBytes := measured(st.SessionBytes, st.Sessions)
 	indexBytes := measured(st.IndexBytes, st.Users)
 	var per *int64
@@ -358,7 +375,7 @@ func stats(ctx context.Context, store *core.Store, out output, stderr io.Writer)
 	}
 
 	var b strings.Builder
-	fmt.Fprintf(&b, "sessions\t%d\nusers\t%d\n", st.Sessions, st.Users)
+	fmt.Fprintf(&b, "sessions\t%d\n  with a user\t%d\n  anonymous\t%d\nusers\t%d\n", st.Sessions, bound, st.Sessions-bound, st.Users)
 	var unmeasured []string
 	if sessionBytes != nil {
 		fmt.Fprintf(&b, "session memory\t%s\n", byteSize(*sessionBytes))
@@ -377,15 +394,15 @@ func stats(ctx context.Context, store *core.Store, out output, stderr io.Writer)
 		// No figure rather than a made-up 0 B.
 		fmt.Fprintf(&b, "memory\tnot measured for %s: the server did not answer MEMORY USAGE\n", strings.Join(unmeasured, " and "))
 	}
-	fmt.Fprintf(&b, "scanned\t%d primar%s in %v", st.Primaries, plural(st.Primaries, "y", "ies"), st.Took.Round(time.Millisecond))
+	fmt.Fprintf(&b, "scanned\t%d primar%s in %v", st.Primaries, plural(st.Primaries, "y", "ies"), took.Round(time.Millisecond))
 	if st.Sampled > 0 {
 		fmt.Fprintf(&b, " (memory from %d sampled keys)", st.Sampled)
 	}
 	b.WriteString("\n")
 	out.print(statsJSON{
-		Sessions: st.Sessions, Users: st.Users,
+		Sessions: st.Sessions, Bound: bound, Anonymous: st.Sessions - bound, Users: st.Users,
 		SessionBytes: sessionBytes, IndexBytes: indexBytes, BytesPerSession: per,
-		Sampled: st.Sampled, Primaries: st.Primaries, TookMS: st.Took.Milliseconds(),
+		Sampled: st.Sampled, Primaries: st.Primaries, TookMS: took.Milliseconds(),
 	}, b.String())
 	return nil
 }
@@ -393,6 +410,8 @@ func stats(ctx context.Context, store *core.Store, out output, stderr io.Writer)
 // statsJSON is stats --json. A figure that is not known is null, never 0.
 type statsJSON struct {
 	Sessions        int64  `json:"sessions"`
+	Bound           int64  `json:"bound_sessions"`
+	Anonymous       int64  `json:"anonymous_sessions"`
 	Users           int64  `json:"users"`
 	SessionBytes    *int64 `json:"session_bytes"`
 	IndexBytes      *int64 `json:"index_bytes"`

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 	"github.com/redisession/redisession/core"
@@ -341,4 +342,57 @@ func TestStatsMemory(t *testing.T) {
 	if code, out, _ = cli(t, empty, "stats"); code != exitOK || strings.Contains(out, "per session") || strings.Contains(out, "not measured") {
 		t.Errorf("stats of an empty store: exit %d, %q", code, out)
 	}
+}
+
+// TestStatsBound: stats tells sessions bound to a user from anonymous ones,
+// counting only live sessions the indexes list: not the indexes'
+// bookkeeping members, nor entries whose session idled out.
+func TestStatsBound(t *testing.T) {
+	store, flags, made, srv := setupServer(t)
+	ctx := context.Background()
+	for i := 0; i < 2; i++ {
+		if err := store.Save(ctx, store.NewSession(core.Device{UserAgent: "anonymous"})); err != nil {
+			t.Fatal(err)
+		}
+	}
+	raw := srv.NewClient(t, nil)
+	alice := made["Firefox on Linux"]
+	future := float64(time.Now().Add(time.Hour).UnixMilli())
+	if err := raw.ZAdd(ctx, store.IndexKey("alice"),
+		redis.Z{Score: future, Member: "\x00" + alice.Handle()},
+		redis.Z{Score: future, Member: "\x01" + core.NewToken()},
+	).Err(); err != nil {
+		t.Fatal(err)
+	}
+	check := func(what string, sessions, bound, anonymous float64) {
+		t.Helper()
+		var st map[string]interface{}
+		code, out, errOut := cli(t, flags, "stats", "--json")
+		if code != exitOK || json.Unmarshal([]byte(out), &st) != nil || st["sessions"] != sessions || st["bound_sessions"] != bound || st["anonymous_sessions"] != anonymous {
+			t.Errorf("%s: stats --json: exit %d, %s, %q; want %v sessions, %v bound, %v anonymous", what, code, out, errOut, sessions, bound, anonymous)
+		}
+		code, out, _ = cli(t, flags, "stats")
+		want := fmt.Sprintf("sessions %v | with a user %v | anonymous %v | users", sessions, bound, anonymous)
+		if code != exitOK || !strings.HasPrefix(words(out), want) {
+			t.Errorf("%s: stats: exit %d, %q; want it to start with %q", what, code, out, want)
+		}
+	}
+	check("3 bound, 2 anonymous", 5, 3, 2)
+
+	// A session that idled out leaves its entry in the index until its
+	// deadline: it is not a bound session any more.
+	if err := raw.Del(ctx, store.SessionKey(alice.Handle())).Err(); err != nil {
+		t.Fatal(err)
+	}
+	check("one idled out", 4, 2, 2)
+}
+
+// words is text with each line's runs of spaces made one, and lines
+// joined by " | ".
+func words(text string) string {
+	var lines []string
+	for _, l := range strings.Split(strings.TrimSpace(text), "\n") {
+		lines = append(lines, strings.Join(strings.Fields(l), " "))
+	}
+	return strings.Join(lines, " | ")
 }
