@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -173,4 +174,74 @@ func globEscape(s string) string {
 		b.WriteRune(r)
 	}
 	return b.String()
+}
+
+// A cursor says where a walk of the indexes stands: "" (or "0") at the
+// start; on one Redis, the SCAN cursor; on a Cluster, the address of the
+// primary being walked and its SCAN cursor, "<host:port>/<cursor>" (the
+// walk goes through the primaries in address order).
+type cursor struct {
+	addr string // Cluster only
+	scan uint64
+}
+
+// parseCursor reads --cursor, for a Cluster or not.
+func parseCursor(s string, cluster bool) (cursor, error) {
+	if s == "" || s == "0" {
+		return cursor{}, nil
+	}
+	var c cursor
+	num := s
+	if cluster {
+		i := strings.LastIndex(s, "/")
+		if i <= 0 {
+			return c, usagef("--cursor %q: on a Cluster, want a cursor users printed (<host:port>/<number>)", s)
+		}
+		c.addr, num = s[:i], s[i+1:]
+	}
+	n, err := strconv.ParseUint(num, 10, 64)
+	if err != nil {
+		if !cluster && strings.Contains(s, "/") {
+			return c, usagef("--cursor %q is a Cluster's, and --redis names one Redis", s)
+		}
+		return c, usagef("--cursor %q: want a cursor users printed", s)
+	}
+	c.scan = n
+	return c, nil
+}
+
+// page lists users from c on: at least count of them unless the walk ends
+// first (count is also each SCAN's COUNT hint, so a page may hold more),
+// sorted by user id. It returns the cursor to go on from, "" at the end.
+func (ix *indexes) page(ctx context.Context, c cursor, count int64) ([]userCount, string, error) {
+	node := 0
+	if c.addr != "" {
+		node = sort.SearchStrings(ix.names, c.addr)
+		if node == len(ix.names) || ix.names[node] != c.addr {
+			return nil, "", fmt.Errorf("redisession: --cursor names %s, which is not a primary of this Cluster now (failover or resharding): start again without --cursor", c.addr)
+		}
+	}
+	rows := []userCount{}
+	scan := c.scan
+	for node < len(ix.nodes) {
+		got, next, err := ix.batch(ctx, node, scan, count)
+		if err != nil {
+			return nil, "", err
+		}
+		rows = append(rows, got...)
+		if scan = next; scan == 0 {
+			node++
+		}
+		if int64(len(rows)) >= count {
+			break
+		}
+	}
+	sort.Slice(rows, func(i, j int) bool { return rows[i].User < rows[j].User })
+	switch {
+	case node == len(ix.nodes):
+		return rows, "", nil
+	case ix.names == nil:
+		return rows, strconv.FormatUint(scan, 10), nil
+	}
+	return rows, ix.names[node] + "/" + strconv.FormatUint(scan, 10), nil
 }

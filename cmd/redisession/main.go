@@ -40,6 +40,7 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+	"unicode"
 
 	"github.com/redis/go-redis/v9"
 	"github.com/redisession/redisession/core"
@@ -59,19 +60,33 @@ func main() {
 	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))
 }
 
-func usage(w io.Writer) {
-	fmt.Fprint(w, `usage: redisession [flags] stats | user <id> | revoke-user <id> | revoke <handle> | inspect <handle>
-flags (before or after the command; "--" ends them):
-  --redis ADDR      redis://[user:pass@]host:port[/db], rediss://... (TLS) or host:port;
-                    a Cluster: redis://h1:p1?addr=h2:p2 (default redis://127.0.0.1:6379/0)
+func usage(w io.Writer) { fmt.Fprint(w, usageText) }
+
+// usageText is also in the package doc, line for line (TestDocMatchesUsage).
+const usageText = `usage: redisession [flags] <command> [flags]
+
+commands:
+  stats             sessions (with a user, anonymous), users, memory
+  users             users and their live sessions, a page at a time (--count, --cursor)
+  user <id>         a user's sessions, with devices
+  revoke-user <id>  end every session of a user
+  revoke <handle>   end one session
+  inspect <handle>  one session's metadata (never its token or data)
+
+flags, before or after the command ("--" ends them):
+  --redis ADDR      redis://[user:pass@]host:port[/db], rediss://... (TLS), or host:port
+                    (default redis://127.0.0.1:6379/0); a Cluster: redis://h1:p1?addr=h2:p2&addr=h3:p3
   --sentinel ADDRS  Sentinel addresses, comma-separated (with --master)
-  --master NAME     Sentinel master name
-  --prefix P        the stores' key prefix
-  --json            JSON output
-  --timeout D       give up after D
+  --master NAME     the Sentinel master name
+  --prefix P        the stores' key prefix (core.Options.Prefix)
+  --json            JSON instead of tables, for scripts
+  --timeout D       give up after D (default 5m for stats and users, 10s otherwise)
+  --count N         users: at least N users a page unless the walk ends (default 100)
+  --cursor C        users: go on from the cursor the last page printed
   -h, --help        this help
-`)
-}
+
+exit status: 0 done, 1 Redis failed, 2 bad usage, 3 no such session or user
+`
 
 // usageError is a mistake in the command line: exit 2, with the usage.
 type usageError struct{ msg string }
@@ -87,12 +102,14 @@ type config struct {
 	url, sentinel, master, prefix string
 	json                          bool
 	timeout                       time.Duration
+	count                         int64           // users
+	cursor                        string          // users
 	set                           map[string]bool // flags given
 }
 
 // commands and the argument each takes ("" for none).
 var commands = map[string]string{
-	"stats": "", "user": "user id", "revoke-user": "user id", "revoke": "handle", "inspect": "handle",
+	"stats": "", "users": "", "user": "user id", "revoke-user": "user id", "revoke": "handle", "inspect": "handle",
 }
 
 // parseArgs reads flags wherever they are, before or after the command:
@@ -110,6 +127,8 @@ func parseArgs(args []string) (config, []string, error) {
 	fs.StringVar(&cfg.prefix, "prefix", "", "")
 	fs.BoolVar(&cfg.json, "json", false, "")
 	fs.DurationVar(&cfg.timeout, "timeout", 0, "")
+	fs.Int64Var(&cfg.count, "count", 100, "")
+	fs.StringVar(&cfg.cursor, "cursor", "", "")
 	var words []string
 	for i := 0; i < len(args); {
 		a := args[i]
@@ -156,10 +175,12 @@ func parseArgs(args []string) (config, []string, error) {
 var flagHints = map[string]string{
 	"json":    ": want true or false",
 	"timeout": ": want a duration such as 30s or 5m",
+	"count":   ": want a whole number of users, at least 1",
 }
 
-// checkCommand says what is wrong with the command and its arguments.
-func checkCommand(words []string) error {
+// checkCommand says what is wrong with the command, its arguments and the
+// flags that only one command takes.
+func checkCommand(cfg config, words []string) error {
 	if len(words) == 0 {
 		return usagef("missing command")
 	}
@@ -174,6 +195,10 @@ func checkCommand(words []string) error {
 		return usagef("%s: unexpected argument %q", cmd, words[1])
 	case len(words) > 2:
 		return usagef("%s: unexpected argument %q", cmd, words[2])
+	case cmd != "users" && (cfg.set["count"] || cfg.set["cursor"]):
+		return usagef("%s: --count and --cursor are for users", cmd)
+	case cfg.count < 1:
+		return usagef("bad value %d for --count%s", cfg.count, flagHints["count"])
 	}
 	return nil
 }
@@ -185,11 +210,18 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitOK
 	}
 	if err == nil {
-		err = checkCommand(words)
+		err = checkCommand(cfg, words)
 	}
 	var client redis.UniversalClient
 	if err == nil {
 		client, err = connect(cfg)
+	}
+	var from cursor
+	if err == nil && words[0] == "users" {
+		_, cluster := client.(*redis.ClusterClient)
+		if from, err = parseCursor(cfg.cursor, cluster); err != nil {
+			client.Close()
+		}
 	}
 	if err != nil {
 		fmt.Fprintln(stderr, "redisession:", err)
@@ -200,7 +232,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	cmd, rest := words[0], words[1:]
 	if cfg.timeout <= 0 {
 		cfg.timeout = 10 * time.Second
-		if cmd == "stats" {
+		if cmd == "stats" || cmd == "users" {
 			cfg.timeout = 5 * time.Minute
 		}
 	}
@@ -212,6 +244,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	switch cmd {
 	case "stats":
 		err = stats(ctx, store, client, out, stderr)
+	case "users":
+		err = users(ctx, store, client, out, from, cfg.count)
 	case "user":
 		err = user(ctx, store, out, rest[0])
 	case "revoke-user":
@@ -431,6 +465,38 @@ func measured(bytes, count int64) *int64 {
 		return nil
 	}
 	return &bytes
+}
+
+func users(ctx context.Context, store *core.Store, client redis.UniversalClient, out output, from cursor, count int64) error {
+	ix, err := newIndexes(ctx, store, client)
+	if err != nil {
+		return err
+	}
+	rows, next, err := ix.page(ctx, from, count)
+	if err != nil {
+		return err
+	}
+	var b strings.Builder
+	for _, r := range rows {
+		fmt.Fprintf(&b, "%s\t%d\n", shownID(r.User), r.Sessions)
+	}
+	if next != "" {
+		fmt.Fprintf(&b, "next: %s\n", next)
+	}
+	out.print(struct {
+		Users  []userCount `json:"users"`
+		Cursor string      `json:"cursor"`
+	}{rows, next}, b.String())
+	return nil
+}
+
+// shownID is a user id as a table shows it: quoted if it is empty or holds
+// spaces or control characters, which would break the columns.
+func shownID(id string) string {
+	if id == "" || strings.IndexFunc(id, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }) >= 0 {
+		return strconv.Quote(id)
+	}
+	return id
 }
 
 func user(ctx context.Context, store *core.Store, out output, id string) error {

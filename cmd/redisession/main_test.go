@@ -396,3 +396,143 @@ func words(text string) string {
 	}
 	return strings.Join(lines, " | ")
 }
+
+// TestUsers: users lists every user with an index and their live sessions,
+// without the indexes' bookkeeping members or idled-out entries, a page at
+// a time.
+func TestUsers(t *testing.T) {
+	store, flags, made, srv := setupServer(t)
+	ctx := context.Background()
+	raw := srv.NewClient(t, nil)
+	login := func(user string) *core.Session {
+		x := store.NewSession(core.Device{})
+		x.UserID = user
+		if err := store.Save(ctx, x); err != nil {
+			t.Fatal(err)
+		}
+		return x
+	}
+	future := float64(time.Now().Add(time.Hour).UnixMilli())
+	if err := raw.ZAdd(ctx, store.IndexKey("alice"),
+		redis.Z{Score: future, Member: "\x00" + made["Firefox on Linux"].Handle()},
+		redis.Z{Score: future, Member: "\x01" + core.NewToken()},
+	).Err(); err != nil {
+		t.Fatal(err)
+	}
+	gone := login("carol x") // idles out: its entry stays in the index
+	if err := raw.Del(ctx, store.SessionKey(gone.Handle())).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := store.Save(ctx, store.NewSession(core.Device{})); err != nil { // anonymous: in no index
+		t.Fatal(err)
+	}
+
+	type page struct {
+		Users []struct {
+			User     string  `json:"user"`
+			Sessions float64 `json:"sessions"`
+		} `json:"users"`
+		Cursor *string `json:"cursor"`
+	}
+	code, out, errOut := cli(t, flags, "users", "--json")
+	var p page
+	if code != exitOK || json.Unmarshal([]byte(out), &p) != nil || p.Cursor == nil || *p.Cursor != "" || fmt.Sprint(p.Users) != "[{alice 2} {bob 1} {carol x 0}]" {
+		t.Errorf("users --json: exit %d, %s, %q; want alice 2, bob 1, carol x 0 and an empty cursor", code, out, errOut)
+	}
+	code, out, _ = cli(t, flags, "users")
+	if code != exitOK || words(out) != `alice 2 | bob 1 | "carol x" 0` {
+		t.Errorf("users: exit %d, %q", code, out)
+	}
+
+	// Pages of about one user each, to the end.
+	for i := 0; i < 10; i++ {
+		login(fmt.Sprintf("p%d", i))
+	}
+	seen := map[string]float64{}
+	pages := 0
+	for cursor := ""; ; pages++ {
+		if pages > 100 {
+			t.Fatalf("users --count 1: no end after %d pages", pages)
+		}
+		code, out, errOut = cli(t, flags, "users", "--json", "--count", "1", "--cursor", cursor)
+		p = page{}
+		if code != exitOK || json.Unmarshal([]byte(out), &p) != nil || p.Cursor == nil {
+			t.Fatalf("users --count 1 --cursor %q: exit %d, %s, %q", cursor, code, out, errOut)
+		}
+		for _, u := range p.Users {
+			seen[u.User] = u.Sessions
+		}
+		if cursor = *p.Cursor; cursor == "" {
+			break
+		}
+		if len(p.Users) == 0 {
+			t.Errorf("users --count 1: an empty page with a cursor to go on from (%q)", cursor)
+		}
+	}
+	if len(seen) != 13 || seen["alice"] != 2 || seen["bob"] != 1 || seen["carol x"] != 0 || seen["p9"] != 1 {
+		t.Errorf("users in pages of 1: %v in %d pages; want 13 users", seen, pages+1)
+	}
+	t.Logf("users --count 1: %d users in %d pages", len(seen), pages+1)
+	if srv.Real() && pages < 2 {
+		t.Errorf("users --count 1 gave 13 users in %d pages", pages+1)
+	}
+	// A table page that is not the last ends with where to go on from.
+	if srv.Real() {
+		code, out, _ = cli(t, flags, "users", "--count", "1")
+		lines := strings.Split(strings.TrimSpace(out), "\n")
+		if code != exitOK || len(lines) < 2 || !strings.HasPrefix(lines[len(lines)-1], "next: ") {
+			t.Errorf("users --count 1: exit %d, %q; want users, then next: <cursor>", code, out)
+		}
+	}
+
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--count", "0"}, "bad value 0 for --count"},
+		{[]string{"--count", "many"}, `bad value "many" for --count`},
+		{[]string{"--cursor", "x"}, `--cursor "x": want a cursor users printed`},
+		{[]string{"--cursor", "127.0.0.1:7000/5"}, "is a Cluster's, and --redis names one Redis"},
+		{[]string{"x"}, `users: unexpected argument "x"`},
+	} {
+		if srv.Kind == "cluster" {
+			break
+		}
+		code, _, errOut := cli(t, flags, append([]string{"users"}, c.args...)...)
+		if first, rest, _ := strings.Cut(errOut, "\n"); code != exitUsage || !strings.Contains(first, c.want) || !strings.HasPrefix(rest, "usage:") {
+			t.Errorf("users %q: exit %d, %q; want %d and %q", c.args, code, errOut, exitUsage, c.want)
+		}
+	}
+}
+
+// TestUsersCluster: on a Cluster (miniredis answers CLUSTER SLOTS as one
+// primary with every slot) users and stats walk every primary, and a cursor
+// names its primary.
+func TestUsersCluster(t *testing.T) {
+	_, _, _, srv := setupServer(t)
+	if srv.Kind != "miniredis" {
+		t.Skip("a Cluster client over miniredis")
+	}
+	addr := srv.Addrs()[0]
+	flags := []string{"--prefix", srv.Prefix, "--redis", "redis://" + addr + "?addr=" + addr}
+	code, out, errOut := cli(t, flags, "users")
+	if code != exitOK || words(out) != "alice 2 | bob 1" {
+		t.Errorf("users on a Cluster: exit %d, %q, %q", code, out, errOut)
+	}
+	var st map[string]interface{}
+	code, out, errOut = cli(t, flags, "stats", "--json")
+	if code != exitOK || json.Unmarshal([]byte(out), &st) != nil || st["bound_sessions"] != 3.0 || st["anonymous_sessions"] != 0.0 {
+		t.Errorf("stats on a Cluster: exit %d, %s, %q", code, out, errOut)
+	}
+	if code, out, _ = cli(t, flags, "users", "--cursor", addr+"/0"); code != exitOK || words(out) != "alice 2 | bob 1" {
+		t.Errorf("users --cursor %s/0: exit %d, %q", addr, code, out)
+	}
+	code, _, errOut = cli(t, flags, "users", "--cursor", "192.0.2.1:7000/5")
+	if code != exitFailed || !strings.Contains(errOut, "not a primary of this Cluster") || strings.Contains(errOut, "usage:") {
+		t.Errorf("users --cursor of another node: exit %d, %q", code, errOut)
+	}
+	code, _, errOut = cli(t, flags, "users", "--cursor", "5")
+	if code != exitUsage || !strings.HasPrefix(errOut, `redisession: --cursor "5": on a Cluster, want a cursor users printed (<host:port>/<number>)`) {
+		t.Errorf("users --cursor 5 on a Cluster: exit %d, %q", code, errOut)
+	}
+}
