@@ -1,29 +1,60 @@
 // Command redisession answers an operator's questions about the sessions in
-// a Redis: how many are live and how much memory they take, what a user's
-// sessions are, and ends them.
+// a Redis: how many are live, how many are bound to a user, and how much
+// memory they take; who has sessions; what a user's sessions are; and it
+// ends them.
 //
-//	redisession [flags] stats                how many sessions and users, and their memory
-//	redisession [flags] user <id>            a user's sessions, with devices
-//	redisession [flags] revoke-user <id>     end every session of a user
-//	redisession [flags] revoke <handle>      end one session
-//	redisession [flags] inspect <handle>     one session's metadata (never its token or data)
+//	usage: redisession [flags] <command> [flags]
+//
+//	commands:
+//	  stats             sessions (with a user, anonymous), users, memory
+//	  users             users and their live sessions, a page at a time (--count, --cursor)
+//	  user <id>         a user's sessions, with devices
+//	  revoke-user <id>  end every session of a user
+//	  revoke <handle>   end one session
+//	  inspect <handle>  one session's metadata (never its token or data)
+//
+//	flags, before or after the command ("--" ends them):
+//	  --redis ADDR      redis://[user:pass@]host:port[/db], rediss://... (TLS), or host:port
+//	                    (default redis://127.0.0.1:6379/0); a Cluster: redis://h1:p1?addr=h2:p2&addr=h3:p3
+//	  --sentinel ADDRS  Sentinel addresses, comma-separated (with --master)
+//	  --master NAME     the Sentinel master name
+//	  --prefix P        the stores' key prefix (core.Options.Prefix)
+//	  --json            JSON instead of tables, for scripts
+//	  --timeout D       give up after D (default 5m for stats and users, 10s otherwise)
+//	  --count N         users: at least N users a page unless the walk ends (default 100)
+//	  --cursor C        users: go on from the cursor the last page printed
+//	  -h, --help        this help
+//
+//	exit status: 0 done, 1 Redis failed, 2 bad usage, 3 no such session or user
 //
 // Flags go before or after the command, with one dash or two. A word that
 // starts with "-" is always a flag, never a user id or handle; "--" ends the
-// flags, so "redisession user -- -x" looks up the user "-x".
+// flags, so "redisession user -- -x" looks up the user "-x". -h, -help and
+// --help print the usage on stdout and exit 0. A usage error says what is
+// wrong in one line, then prints the usage, on stderr, and exits 2.
 //
-//	--redis ADDR       redis://[user:pass@]host:port[/db], rediss://... (TLS) or a bare host:port
-//	                   (default redis://127.0.0.1:6379/0);
-//	                   a Cluster: redis://host1:port1?addr=host2:port2&addr=host3:port3
-//	--sentinel ADDRS   Sentinel addresses, comma-separated (with --master)
-//	--master NAME      the Sentinel master name
-//	--prefix P         the stores' key prefix (core.Options.Prefix)
-//	--json             JSON instead of tables, for scripts
-//	--timeout D        give up after D (default 5m for stats, 10s otherwise)
-//	-h, --help         the usage, on stdout
+// stats walks the keyspace with SCAN on every primary (never KEYS):
+// core.Store.Stats counts session keys and user indexes and estimates their
+// memory from MEMORY USAGE of a sample; then the user indexes are read to
+// tell the sessions bound to a user (listed in an index and not idled out)
+// from anonymous ones. Memory that was not measured (a server without
+// MEMORY USAGE) is null in --json and left out of the table, never 0.
 //
-// A usage error says what is wrong in one line, then prints the usage, on
-// stderr. Exit codes: 0 done; 1 Redis failed; 2 bad usage; 3 no such session or user.
+// users lists every user index, sorted by user within a page, with the
+// user's live sessions: not the indexes' bookkeeping members, nor entries
+// whose session idled out (an index keeps them until their deadline, so a
+// user may be listed with 0). A page holds at least --count users unless
+// the walk ends, and says where to go on from: "next: <cursor>" as the
+// table's last line (no such line at the end), "cursor" in JSON ("" at the
+// end):
+//
+//	{"users":[{"user":"u1","sessions":2}],"cursor":"1234"}
+//
+// On a Cluster one cursor pages across every primary: the walk goes through
+// the primaries in address order and the cursor is "<host:port>/<cursor>".
+// After a failover or a resharding the cursor may name a node that is no
+// longer a primary (start again without --cursor), and a user whose index
+// moved during the walk may be listed twice or missed, as SCAN allows.
 package main
 
 import (
@@ -112,12 +143,9 @@ var commands = map[string]string{
 	"stats": "", "users": "", "user": "user id", "revoke-user": "user id", "revoke": "handle", "inspect": "handle",
 }
 
-// parseArgs reads flags wherever they are, before or after the command:
-// every word that starts with "-" is a flag (the flag package alone stops at
-// the first word that is not), until "--", after which every word is an
-// argument. It returns flag.ErrHelp for -h, -help and --help.
-func parseArgs(args []string) (config, []string, error) {
-	var cfg config
+// flags returns the flags, which set cfg. They print nothing: run prints
+// the usage.
+func flags(cfg *config) *flag.FlagSet {
 	fs := flag.NewFlagSet("redisession", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	fs.Usage = func() {}
@@ -129,6 +157,16 @@ func parseArgs(args []string) (config, []string, error) {
 	fs.DurationVar(&cfg.timeout, "timeout", 0, "")
 	fs.Int64Var(&cfg.count, "count", 100, "")
 	fs.StringVar(&cfg.cursor, "cursor", "", "")
+	return fs
+}
+
+// parseArgs reads flags wherever they are, before or after the command:
+// every word that starts with "-" is a flag (the flag package alone stops at
+// the first word that is not), until "--", after which every word is an
+// argument. It returns flag.ErrHelp for -h, -help and --help.
+func parseArgs(args []string) (config, []string, error) {
+	var cfg config
+	fs := flags(&cfg)
 	var words []string
 	for i := 0; i < len(args); {
 		a := args[i]

@@ -4,7 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
+	"go/parser"
+	"go/token"
 	"strings"
 	"testing"
 	"time"
@@ -333,7 +336,7 @@ func TestStatsMemory(t *testing.T) {
 	clientHook = nil
 
 	// Nothing stored: 0 bytes is a true figure; bytes per session has none.
-	empty := append(append([]string(nil), flags...), "--prefix", "nothing-here:"+fmt.Sprint(&st)+":")
+	empty := append(append([]string(nil), flags...), "--prefix", srv.Prefix+"empty[*]:")
 	code, out, errOut = cli(t, empty, "stats", "--json")
 	st = nil
 	if code != exitOK || json.Unmarshal([]byte(out), &st) != nil || st["sessions"] != 0.0 || st["session_bytes"] != 0.0 || st["index_bytes"] != 0.0 || st["bytes_per_session"] != nil {
@@ -534,5 +537,33 @@ func TestUsersCluster(t *testing.T) {
 	code, _, errOut = cli(t, flags, "users", "--cursor", "5")
 	if code != exitUsage || !strings.HasPrefix(errOut, `redisession: --cursor "5": on a Cluster, want a cursor users printed (<host:port>/<number>)`) {
 		t.Errorf("users --cursor 5 on a Cluster: exit %d, %q", code, errOut)
+	}
+}
+
+// TestDocMatchesUsage: the package doc holds the usage line for line, and
+// the usage names every command and flag.
+func TestDocMatchesUsage(t *testing.T) {
+	f, err := parser.ParseFile(token.NewFileSet(), "main.go", nil, parser.ParseComments|parser.PackageClauseOnly)
+	if err != nil || f.Doc == nil {
+		t.Fatalf("main.go: no package doc: %v", err)
+	}
+	doc := f.Doc.Text()
+	indented := "\t" + strings.ReplaceAll(strings.TrimSuffix(usageText, "\n"), "\n", "\n\t")
+	indented = strings.ReplaceAll(indented, "\t\n", "\n") // gofmt keeps no tab on an empty line
+	if !strings.Contains(doc, indented+"\n") {
+		t.Errorf("the package doc does not hold the usage as it is:\n%s", usageText)
+	}
+	for cmd := range commands {
+		if !strings.Contains(usageText, "\n  "+cmd+" ") {
+			t.Errorf("the usage does not list the command %s", cmd)
+		}
+	}
+	flags(&config{}).VisitAll(func(fl *flag.Flag) {
+		if !strings.Contains(usageText, "\n  --"+fl.Name+" ") {
+			t.Errorf("the usage does not list the flag --%s", fl.Name)
+		}
+	})
+	if !strings.Contains(usageText, "-h, --help") {
+		t.Errorf("the usage does not list -h, --help")
 	}
 }
