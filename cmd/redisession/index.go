@@ -1,0 +1,247 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/redisession/redisession/core"
+)
+
+// indexes walks the stores' user indexes (<prefix>user_sessions:<user id>)
+// with SCAN, in bounded batches (never KEYS), on every primary of a Cluster.
+type indexes struct {
+	store  *core.Store
+	client redis.UniversalClient
+	prefix string                  // <prefix>user_sessions:
+	match  string                  // prefix as a SCAN MATCH pattern, with *
+	nodes  []redis.UniversalClient // the client, or a Cluster's primaries
+	names  []string                // the primaries' addresses, sorted (Cluster only)
+}
+
+// newIndexes returns the walker for the indexes of store, which talks to
+// client. On a Cluster it asks for the primaries (a round trip); it sorts
+// them by address so that a cursor can name where a walk stands.
+func newIndexes(ctx context.Context, store *core.Store, client redis.UniversalClient) (*indexes, error) {
+	ix := &indexes{store: store, client: client, prefix: store.Options().Prefix + "user_sessions:"}
+	ix.match = globEscape(ix.prefix) + "*"
+	cc, ok := client.(*redis.ClusterClient)
+	if !ok {
+		ix.nodes = []redis.UniversalClient{client}
+		return ix, nil
+	}
+	var mu sync.Mutex
+	var primaries []*redis.Client
+	err := cc.ForEachMaster(ctx, func(ctx context.Context, n *redis.Client) error {
+		mu.Lock()
+		primaries = append(primaries, n)
+		mu.Unlock()
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("redisession: list the Cluster's primaries: %w", err)
+	}
+	sort.Slice(primaries, func(i, j int) bool { return primaries[i].Options().Addr < primaries[j].Options().Addr })
+	for _, n := range primaries {
+		ix.nodes = append(ix.nodes, n)
+		ix.names = append(ix.names, n.Options().Addr)
+	}
+	return ix, nil
+}
+
+// userCount is one user and the number of their live sessions.
+type userCount struct {
+	User     string `json:"user"`
+	Sessions int64  `json:"sessions"`
+}
+
+// batch reads one SCAN batch of index keys on node i from cursor, and
+// counts the sessions of each.
+func (ix *indexes) batch(ctx context.Context, i int, cursor uint64, count int64) ([]userCount, uint64, error) {
+	keys, next, err := ix.nodes[i].Scan(ctx, cursor, ix.match, count).Result()
+	if err != nil {
+		return nil, 0, fmt.Errorf("redisession: scan user indexes: %w", err)
+	}
+	rows, err := ix.count(ctx, ix.nodes[i], keys)
+	return rows, next, err
+}
+
+// count returns, for each index key (all on node), the number of live
+// sessions it lists: members that are not bookkeeping (a member that
+// starts with byte 0x00 marks a revoke, 0x01 a retired session), whose
+// deadline (the score) has not passed, and whose session key exists. The
+// last check matters: a session that idles out stays in its index until
+// its deadline. Two round trips for the whole batch: the indexes on node,
+// then the session keys through the client (on a Cluster they are
+// anywhere).
+func (ix *indexes) count(ctx context.Context, node redis.UniversalClient, keys []string) ([]userCount, error) {
+	if len(keys) == 0 {
+		return nil, nil
+	}
+	ranges := make([]*redis.ZSliceCmd, len(keys))
+	_, _ = node.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i, k := range keys {
+			ranges[i] = p.ZRangeWithScores(ctx, k, 0, -1)
+		}
+		return nil
+	})
+	now := float64(time.Now().UnixMilli())
+	rows := make([]userCount, len(keys))
+	var owners []int
+	var sessionKeys []string
+	for i, k := range keys {
+		rows[i].User = strings.TrimPrefix(k, ix.prefix)
+		members, err := ranges[i].Result()
+		if err != nil && !isWrongType(err) { // WRONGTYPE: another program's key; no sessions
+			return nil, fmt.Errorf("redisession: read index %q: %w", k, err)
+		}
+		for _, z := range members {
+			id, _ := z.Member.(string)
+			if id == "" || id[0] == 0x00 || id[0] == 0x01 || z.Score <= now {
+				continue
+			}
+			if sk := ix.store.SessionKey(id); sk != "" {
+				owners = append(owners, i)
+				sessionKeys = append(sessionKeys, sk)
+			}
+		}
+	}
+	if len(sessionKeys) == 0 {
+		return rows, nil
+	}
+	exists := make([]*redis.IntCmd, len(sessionKeys))
+	_, _ = ix.client.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for j, sk := range sessionKeys {
+			exists[j] = p.Exists(ctx, sk)
+		}
+		return nil
+	})
+	for j, e := range exists {
+		n, err := e.Result()
+		if err != nil {
+			return nil, fmt.Errorf("redisession: look up sessions of user %q: %w", rows[owners[j]].User, err)
+		}
+		rows[owners[j]].Sessions += n
+	}
+	return rows, nil
+}
+
+// bound counts the live sessions all indexes list: the sessions bound to a
+// user. It walks every index on every primary, in batches of 1000 keys,
+// calling progress (if not nil) with the indexes seen so far.
+func (ix *indexes) bound(ctx context.Context, progress func(int64)) (int64, error) {
+	var sessions, seen int64
+	for i := range ix.nodes {
+		var cursor uint64
+		for {
+			rows, next, err := ix.batch(ctx, i, cursor, 1000)
+			if err != nil {
+				return 0, err
+			}
+			for _, r := range rows {
+				sessions += r.Sessions
+			}
+			seen += int64(len(rows))
+			if progress != nil {
+				progress(seen)
+			}
+			if next == 0 {
+				break
+			}
+			cursor = next
+		}
+	}
+	return sessions, nil
+}
+
+// isWrongType reports a WRONGTYPE reply.
+func isWrongType(err error) bool {
+	return err != nil && strings.HasPrefix(err.Error(), "WRONGTYPE")
+}
+
+// globEscape quotes the characters SCAN MATCH treats specially.
+func globEscape(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		if strings.ContainsRune(`*?[]\`, r) {
+			b.WriteByte('\\')
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// A cursor says where a walk of the indexes stands: "" (or "0") at the
+// start; on one Redis, the SCAN cursor; on a Cluster, the address of the
+// primary being walked and its SCAN cursor, "<host:port>/<cursor>" (the
+// walk goes through the primaries in address order).
+type cursor struct {
+	addr string // Cluster only
+	scan uint64
+}
+
+// parseCursor reads --cursor, for a Cluster or not.
+func parseCursor(s string, cluster bool) (cursor, error) {
+	if s == "" || s == "0" {
+		return cursor{}, nil
+	}
+	var c cursor
+	num := s
+	if cluster {
+		i := strings.LastIndex(s, "/")
+		if i <= 0 {
+			return c, usagef("--cursor %q: on a Cluster, want a cursor users printed (<host:port>/<number>)", s)
+		}
+		c.addr, num = s[:i], s[i+1:]
+	}
+	n, err := strconv.ParseUint(num, 10, 64)
+	if err != nil {
+		if !cluster && strings.Contains(s, "/") {
+			return c, usagef("--cursor %q is a Cluster's, and --redis names one Redis", s)
+		}
+		return c, usagef("--cursor %q: want a cursor users printed", s)
+	}
+	c.scan = n
+	return c, nil
+}
+
+// page lists users from c on: at least count of them unless the walk ends
+// first (count is also each SCAN's COUNT hint, so a page may hold more),
+// sorted by user id. It returns the cursor to go on from, "" at the end.
+func (ix *indexes) page(ctx context.Context, c cursor, count int64) ([]userCount, string, error) {
+	node := 0
+	if c.addr != "" {
+		node = sort.SearchStrings(ix.names, c.addr)
+		if node == len(ix.names) || ix.names[node] != c.addr {
+			return nil, "", fmt.Errorf("redisession: --cursor names %s, which is not a primary of this Cluster now (failover or resharding): start again without --cursor", c.addr)
+		}
+	}
+	rows := []userCount{}
+	scan := c.scan
+	for node < len(ix.nodes) {
+		got, next, err := ix.batch(ctx, node, scan, count)
+		if err != nil {
+			return nil, "", err
+		}
+		rows = append(rows, got...)
+		if scan = next; scan == 0 {
+			node++
+		}
+		if int64(len(rows)) >= count {
+			break
+		}
+	}
+	sort.Slice(rows, func(i, j int) bool { return rows[i].User < rows[j].User })
+	switch {
+	case node == len(ix.nodes):
+		return rows, "", nil
+	case ix.names == nil:
+		return rows, strconv.FormatUint(scan, 10), nil
+	}
+	return rows, ix.names[node] + "/" + strconv.FormatUint(scan, 10), nil
+}
