@@ -131,34 +131,6 @@ func (ix *indexes) count(ctx context.Context, node redis.UniversalClient, keys [
 	return rows, nil
 }
 
-// bound counts the live sessions all indexes list: the sessions bound to a
-// user. It walks every index on every primary, in batches of 1000 keys,
-// calling progress (if not nil) with the indexes seen so far.
-func (ix *indexes) bound(ctx context.Context, progress func(int64)) (int64, error) {
-	var sessions, seen int64
-	for i := range ix.nodes {
-		var cursor uint64
-		for {
-			rows, next, err := ix.batch(ctx, i, cursor, 1000)
-			if err != nil {
-				return 0, err
-			}
-			for _, r := range rows {
-				sessions += r.Sessions
-			}
-			seen += int64(len(rows))
-			if progress != nil {
-				progress(seen)
-			}
-			if next == 0 {
-				break
-			}
-			cursor = next
-		}
-	}
-	return sessions, nil
-}
-
 // isWrongType reports a WRONGTYPE reply.
 func isWrongType(err error) bool {
 	return err != nil && strings.HasPrefix(err.Error(), "WRONGTYPE")

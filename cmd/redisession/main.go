@@ -424,22 +424,12 @@ func stats(ctx context.Context, store *core.Store, client redis.UniversalClient,
 	if err != nil {
 		return err
 	}
-	// core.Stats counts session keys, not whose they are: the bound ones
-	// are those the user indexes list (a second walk, of the indexes only).
-	ix, err := newIndexes(ctx, store, client)
-	if err != nil {
-		return err
-	}
-	bound, err := ix.bound(ctx, progress("user indexes read:"))
-	if err != nil {
-		return err
-	}
-	if bound > st.Sessions {
-		bound = st.Sessions // sessions created between the two walks
-	}
 	took := time.Since(start)
-	sessionBytes := measured(st.SessionBytes, st.Sessions)
-	indexBytes := measured(st.IndexBytes, st.Users)
+	bound := st.Bound
+	var sessionBytes, indexBytes *int64
+	if st.MemoryKnown { // unknown stays nil: null in JSON, no line in the table
+		sessionBytes, indexBytes = &st.SessionBytes, &st.IndexBytes
+	}
 	var per *int64
 	if sessionBytes != nil && indexBytes != nil && st.Sessions > 0 {
 		v := (*sessionBytes + *indexBytes) / st.Sessions
@@ -448,6 +438,9 @@ func stats(ctx context.Context, store *core.Store, client redis.UniversalClient,
 
 	var b strings.Builder
 	fmt.Fprintf(&b, "sessions\t%d\n  with a user\t%d\n  anonymous\t%d\nusers\t%d\n", st.Sessions, bound, st.Sessions-bound, st.Users)
+	if st.Other > 0 {
+		fmt.Fprintf(&b, "other keys\t%d (revocation tombstones, or data that is not a session)\n", st.Other)
+	}
 	var unmeasured []string
 	if sessionBytes != nil {
 		fmt.Fprintf(&b, "session memory\t%s\n", byteSize(*sessionBytes))
@@ -472,7 +465,7 @@ func stats(ctx context.Context, store *core.Store, client redis.UniversalClient,
 	}
 	b.WriteString("\n")
 	out.print(statsJSON{
-		Sessions: st.Sessions, Bound: bound, Anonymous: st.Sessions - bound, Users: st.Users,
+		Sessions: st.Sessions, Bound: bound, Anonymous: st.Sessions - bound, Other: st.Other, Users: st.Users,
 		SessionBytes: sessionBytes, IndexBytes: indexBytes, BytesPerSession: per,
 		Sampled: st.Sampled, Primaries: st.Primaries, TookMS: took.Milliseconds(),
 	}, b.String())
@@ -484,6 +477,7 @@ type statsJSON struct {
 	Sessions        int64  `json:"sessions"`
 	Bound           int64  `json:"bound_sessions"`
 	Anonymous       int64  `json:"anonymous_sessions"`
+	Other           int64  `json:"other_keys"`
 	Users           int64  `json:"users"`
 	SessionBytes    *int64 `json:"session_bytes"`
 	IndexBytes      *int64 `json:"index_bytes"`
@@ -491,18 +485,6 @@ type statsJSON struct {
 	Sampled         int    `json:"sampled"`
 	Primaries       int    `json:"primaries"`
 	TookMS          int64  `json:"took_ms"`
-}
-
-// measured returns a memory estimate of core.Stats, or nil if it is not
-// known. Stats reports 0 bytes both for no keys and for keys it could not
-// measure (no MEMORY USAGE, or every sampled key gone before it was
-// measured); MEMORY USAGE never answers 0 for a key that exists, so 0 bytes
-// for a count above 0 is a figure Stats does not have.
-func measured(bytes, count int64) *int64 {
-	if bytes == 0 && count > 0 {
-		return nil
-	}
-	return &bytes
 }
 
 func users(ctx context.Context, store *core.Store, client redis.UniversalClient, out output, from cursor, count int64) error {

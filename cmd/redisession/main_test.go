@@ -388,6 +388,18 @@ func TestStatsBound(t *testing.T) {
 		t.Fatal(err)
 	}
 	check("one idled out", 4, 2, 2)
+
+	// A revoke's tombstone is not a session: it is counted on its own.
+	tomb := store.SessionKey(core.Handle(core.NewToken()))
+	if err := raw.RPush(ctx, tomb, "revoked").Err(); err != nil {
+		t.Fatal(err)
+	}
+	raw.PExpire(ctx, tomb, time.Hour)
+	check("and a tombstone", 4, 2, 2)
+	var st map[string]interface{}
+	if _, out, _ := cli(t, flags, "stats", "--json"); json.Unmarshal([]byte(out), &st) != nil || st["other_keys"] != float64(1) {
+		t.Errorf("stats --json with a tombstone: %s; want other_keys 1", out)
+	}
 }
 
 // words is text with each line's runs of spaces made one, and lines
