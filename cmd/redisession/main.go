@@ -12,6 +12,7 @@
 //	  revoke-user <id>  end every session of a user
 //	  revoke <handle>   end one session
 //	  inspect <handle>  one session's metadata (never its token or data)
+//	  check             the server settings that can break a guarantee (version, eviction, persistence, replicas)
 //
 //	flags, before or after the command ("--" ends them):
 //	  --redis ADDR      redis://[user:pass@]host:port[/db], rediss://... (TLS), or host:port
@@ -25,7 +26,7 @@
 //	  --cursor C        users: go on from the cursor the last page printed
 //	  -h, --help        this help
 //
-//	exit status: 0 done, 1 Redis failed, 2 bad usage, 3 no such session or user
+//	exit status: 0 done, 1 Redis failed, 2 bad usage, 3 no such session or user, 4 check found a setting unsafe
 //
 // Flags go before or after the command, with one dash or two. A word that
 // starts with "-" is always a flag, never a user id or handle; "--" ends the
@@ -34,11 +35,16 @@
 // wrong in one line, then prints the usage, on stderr, and exits 2.
 //
 // stats walks the keyspace with SCAN on every primary (never KEYS):
-// core.Store.Stats counts session keys and user indexes and estimates their
-// memory from MEMORY USAGE of a sample; then the user indexes are read to
-// tell the sessions bound to a user (listed in an index and not idled out)
-// from anonymous ones. Memory that was not measured (a server without
-// MEMORY USAGE) is null in --json and left out of the table, never 0.
+// core.Store.Stats counts sessions, those bound to a user, and user
+// indexes, and estimates their memory from MEMORY USAGE of a sample. Memory
+// that was not measured (a server without MEMORY USAGE) is null in --json
+// and left out of the table, never 0.
+//
+// check runs core.Store.CheckServer on every primary and prints each
+// finding (ok, warning, unsafe) with the guarantee it costs and the fix;
+// it exits 4 when one is unsafe, so a deploy script can stop on it. The
+// application's own client options are checked only from the application
+// (CheckServer there), not here.
 //
 // users lists every user index, sorted by user within a page, with the
 // user's live sessions: not the indexes' bookkeeping members, nor entries
@@ -83,6 +89,7 @@ const (
 	exitFailed   = 1
 	exitUsage    = 2
 	exitNotFound = 3
+	exitUnsafe   = 4
 )
 
 func main() {
@@ -103,6 +110,7 @@ commands:
   revoke-user <id>  end every session of a user
   revoke <handle>   end one session
   inspect <handle>  one session's metadata (never its token or data)
+  check             the server settings that can break a guarantee (version, eviction, persistence, replicas)
 
 flags, before or after the command ("--" ends them):
   --redis ADDR      redis://[user:pass@]host:port[/db], rediss://... (TLS), or host:port
@@ -116,7 +124,7 @@ flags, before or after the command ("--" ends them):
   --cursor C        users: go on from the cursor the last page printed
   -h, --help        this help
 
-exit status: 0 done, 1 Redis failed, 2 bad usage, 3 no such session or user
+exit status: 0 done, 1 Redis failed, 2 bad usage, 3 no such session or user, 4 check found a setting unsafe
 `
 
 // usageError is a mistake in the command line: exit 2, with the usage.
@@ -140,7 +148,7 @@ type config struct {
 
 // commands and the argument each takes ("" for none).
 var commands = map[string]string{
-	"stats": "", "users": "", "user": "user id", "revoke-user": "user id", "revoke": "handle", "inspect": "handle",
+	"stats": "", "users": "", "user": "user id", "revoke-user": "user id", "revoke": "handle", "inspect": "handle", "check": "",
 }
 
 // flags returns the flags, which set cfg. They print nothing: run prints
@@ -299,6 +307,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	case "revoke":
 		if err = store.RevokeHandle(ctx, rest[0]); err == nil {
 			out.print(map[string]interface{}{"handle": rest[0], "revoked": 1}, "revoked session "+rest[0]+"\n")
+		}
+	case "check":
+		var unsafe bool
+		if unsafe, err = check(ctx, store, out); err == nil && unsafe {
+			return exitUnsafe
 		}
 	case "inspect":
 		var info core.SessionInfo
@@ -485,6 +498,35 @@ type statsJSON struct {
 	Sampled         int    `json:"sampled"`
 	Primaries       int    `json:"primaries"`
 	TookMS          int64  `json:"took_ms"`
+}
+
+// check prints what CheckServer finds on the server (the CLI's own client
+// is not the application's: its findings are left out) and reports whether
+// any is unsafe.
+func check(ctx context.Context, store *core.Store, out output) (bool, error) {
+	fs, err := store.CheckServer(ctx)
+	if err != nil {
+		return false, err
+	}
+	type findingJSON struct {
+		Level   string `json:"level"`
+		Node    string `json:"node"`
+		Topic   string `json:"topic"`
+		Message string `json:"message"`
+	}
+	rows := []findingJSON{}
+	var b strings.Builder
+	unsafe := false
+	for _, f := range fs {
+		if f.Node == "" {
+			continue
+		}
+		unsafe = unsafe || f.Level == core.LevelUnsafe
+		rows = append(rows, findingJSON{f.Level.String(), f.Node, f.Topic, f.Message})
+		fmt.Fprintf(&b, "%s\t%s\t%s\t%s\n", strings.ToUpper(f.Level.String()), f.Node, f.Topic, f.Message)
+	}
+	out.print(rows, b.String())
+	return unsafe, nil
 }
 
 func users(ctx context.Context, store *core.Store, client redis.UniversalClient, out output, from cursor, count int64) error {
