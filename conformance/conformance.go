@@ -30,7 +30,7 @@ import (
 //	Expiry/AbsoluteCap           a session in constant use ends at its Lifetime; its TTL never passes it
 //	Expiry/EveryKeyHasTTL        after a mixed workload, every key has a TTL, the index's ≥ its latest member
 //	Renew                        new token, same data; the old token is dead, in Redis and in the index
-//	Logout                       the key and the index entry are gone; the old cookie is worthless
+//	Logout                       the key and the index entry (bookkeeping too) are gone; the old cookie is worthless
 //	Index/List                   the user's sessions with device facts, this one among them
 //	Index/PruneStale             a listing drops entries past their deadline, naming another user's
 //	                             session or (one node) without one; on Cluster it keeps an entry
