@@ -234,10 +234,11 @@ func TestListKeepsLoginInFlight(t *testing.T) {
 		if _, err := f.store.UserSessions(ctx, "u1"); err != nil {
 			t.Fatal(err)
 		}
-		if kept := f.indexed(t, "u1", x.Handle()); kept != ordered {
-			t.Errorf("ordered=%v: after a listing, an entry without its session is indexed: %v", ordered, kept)
+		cluster := ordered || f.srv.Kind == "cluster" // a Cluster client always sends the steps in order
+		if kept := f.indexed(t, "u1", x.Handle()); kept != cluster {
+			t.Errorf("ordered=%v on %s: after a listing, an entry without its session is indexed: %v", ordered, f.srv.Kind, kept)
 		}
-		if !ordered {
+		if !cluster {
 			continue
 		}
 		if err := f.store.Save(ctx, x); err != nil {
@@ -257,6 +258,9 @@ func TestListDropsExpiredEntries(t *testing.T) {
 	layouts := []core.Layout{core.LayoutString, core.LayoutHash}
 	for _, layout := range layouts {
 		f := newFixture(t, core.Options{Layout: layout})
+		if f.srv.Kind == "cluster" {
+			t.Skip("on Cluster a listing keeps entries without a session (TestListKeepsLoginInFlight)")
+		}
 		live := f.login(t, "u1", "a")
 		idle := f.login(t, "u1", "b")
 		if err := f.raw.Del(ctx, f.store.SessionKey(idle.Handle())).Err(); err != nil { // expired while idle
