@@ -4,7 +4,11 @@
 // translate a framework's store interface into these calls; only this package
 // knows Redis commands and key names.
 //
-//	rdb := redis.NewUniversalClient(&redis.UniversalOptions{Addrs: []string{"localhost:6379"}})
+//	rdb := redis.NewUniversalClient(&redis.UniversalOptions{
+//		Addrs:       []string{"localhost:6379"},
+//		DialTimeout: 2 * time.Second, ReadTimeout: 500 * time.Millisecond, WriteTimeout: 500 * time.Millisecond,
+//		ContextTimeoutEnabled: true, // without it go-redis ignores ctx's deadline on the socket
+//	})
 //	store := core.New(rdb, core.Options{IdleTimeout: 30 * time.Minute, Lifetime: 24 * time.Hour})
 //
 //	x := store.NewSession(core.Device{UserAgent: r.UserAgent(), RemoteAddr: r.RemoteAddr})

@@ -17,6 +17,11 @@
 //		_ = session.Save()
 //	})
 //
+// Every Redis call takes the request's context (c.Request.Context()). Build
+// rdb with ContextTimeoutEnabled and the timeouts README's "Configure" shows:
+// without it go-redis ignores the context's deadline on the socket, and a
+// stalled Redis holds the request for its ReadTimeout or longer.
+//
 // # Reads slide the expiry
 //
 // gin-contrib's session Save does nothing unless a value was written, so a

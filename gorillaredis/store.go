@@ -14,6 +14,11 @@
 //		if err := session.Save(r, w); err != nil { ... }
 //	})
 //
+// Every Redis call takes the request's context. Build rdb with
+// ContextTimeoutEnabled and the timeouts README's "Configure" shows: without
+// it go-redis ignores the context's deadline on the socket, and a stalled
+// Redis holds the request for its ReadTimeout or longer.
+//
 // # Semantics
 //
 // Get and New never return a nil session. A cookie that fails its signature

@@ -7,7 +7,11 @@
 // scs.CtxStore; a session becomes its user's when the app puts the user key
 // ("user_id" by default) in it.
 //
-//	rdb := redis.NewClient(&redis.Options{Addr: "localhost:6379"})
+//	rdb := redis.NewClient(&redis.Options{
+//		Addr:        "localhost:6379",
+//		DialTimeout: 2 * time.Second, ReadTimeout: 500 * time.Millisecond, WriteTimeout: 500 * time.Millisecond,
+//		ContextTimeoutEnabled: true, // the request's deadline bounds each command, even if Redis stalls
+//	})
 //	store := scsredis.New(rdb, scsredis.Options{})
 //	sm := scs.New()
 //	sm.Store = store

@@ -57,6 +57,8 @@ func OpenRedis(ctx context.Context) (rdb redis.UniversalClient, where string, cl
 			if err != nil {
 				return nil, "", nil, fmt.Errorf("REDIS_URL: %w", err)
 			}
+			opts.ContextTimeoutEnabled = true
+			withTimeouts(&opts.DialTimeout, &opts.ReadTimeout, &opts.WriteTimeout, &opts.PoolTimeout)
 			rdb = redis.NewClusterClient(opts)
 			where = "Redis Cluster at " + u.Redacted()
 		} else {
@@ -64,7 +66,7 @@ func OpenRedis(ctx context.Context) (rdb redis.UniversalClient, where string, cl
 			if err != nil {
 				return nil, "", nil, fmt.Errorf("REDIS_URL: %w", err)
 			}
-			rdb = redis.NewClient(opts)
+			rdb = redis.NewClient(withDeadlines(opts))
 			where = "Redis at " + u.Redacted()
 		}
 		pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
@@ -95,7 +97,7 @@ func OpenRedis(ctx context.Context) (rdb redis.UniversalClient, where string, cl
 			}
 		}
 	}()
-	rdb = redis.NewClient(&redis.Options{Addr: mr.Addr()})
+	rdb = redis.NewClient(withDeadlines(&redis.Options{Addr: mr.Addr()}))
 	closeFn = func() {
 		_ = rdb.Close()
 		close(stop)
@@ -103,6 +105,38 @@ func OpenRedis(ctx context.Context) (rdb redis.UniversalClient, where string, cl
 	}
 	where = "embedded miniredis at " + mr.Addr() + " (set REDIS_URL=redis://host:port to use a real one)"
 	return rdb, where, closeFn, nil
+}
+
+// The examples' clients are built as README's "Configure" recommends (and
+// internal/faults TestDeadlines proves): ContextTimeoutEnabled, so a request's
+// context deadline bounds each command even when Redis stalls, and these
+// timeouts for a command whose context has none. A REDIS_URL's own
+// dial_timeout, read_timeout, write_timeout or pool_timeout wins.
+const (
+	dialTimeout = 2 * time.Second
+	ioTimeout   = 500 * time.Millisecond // read and write
+	poolTimeout = time.Second
+)
+
+// withDeadlines makes o honour context deadlines and fills in the timeouts
+// it leaves unset.
+func withDeadlines(o *redis.Options) *redis.Options {
+	o.ContextTimeoutEnabled = true
+	withTimeouts(&o.DialTimeout, &o.ReadTimeout, &o.WriteTimeout, &o.PoolTimeout)
+	return o
+}
+
+// withTimeouts sets each timeout left zero (go-redis's default) to the
+// examples' own.
+func withTimeouts(dial, read, write, pool *time.Duration) {
+	for _, d := range []struct {
+		p *time.Duration
+		v time.Duration
+	}{{dial, dialTimeout}, {read, ioTimeout}, {write, ioTimeout}, {pool, poolTimeout}} {
+		if *d.p == 0 {
+			*d.p = d.v
+		}
+	}
 }
 
 // Listen opens the examples' listener on ADDR, 127.0.0.1:8080 by default
