@@ -60,8 +60,11 @@
 //
 // # Partial failure
 //
-// A Save or Delete that returns an error other than ErrNotFound has not
-// changed the session; the one partial state any step can leave is an index
+// A Save or Delete that Redis refused (an error Redis returned) has not
+// changed the session. One cut short by a deadline or a lost connection may
+// have taken effect anyway, whole (one node: one script) or up to a step
+// (Cluster): the command may have reached Redis before the client gave up.
+// Either way the one partial state any step can leave is an index
 // entry without a session (a write cut short after the index step), which a
 // listing skips (and on one node drops) and a revoke or the entry's
 // deadline removes. A session is

@@ -316,7 +316,9 @@ func (s *Store) load(ctx context.Context, token string, slide bool) (*Session, e
 // session is written only where no key exists. Binding to a user (UserID
 // changed) updates the user's index in the same step on a single node (one
 // round trip, one script), and before the session on Cluster. A Save that
-// returns any other error has not written the session.
+// Redis refused (an error Redis returned: out of memory, a key of another
+// type) has not written the session. One cut short by a timeout or a lost
+// connection may or may not have: the command may have reached Redis.
 func (s *Store) Save(ctx context.Context, x *Session) error {
 	return s.SaveUntil(ctx, x, time.Time{})
 }
@@ -603,8 +605,10 @@ func (s *Store) DeleteToken(ctx context.Context, token string) error {
 // The new session is written only if the old one still exists and has not
 // been marked revoked, so a session deleted or revoked while the request ran
 // is not brought back under a new name: Renew then returns ErrNotFound. On
-// a single node this is one script (one round trip) and a failed Renew
-// leaves the session as it was. On Cluster it takes four steps (index the
+// a single node this is one script (one round trip): a Renew Redis refused
+// leaves the session as it was, and one cut short by a timeout either did
+// nothing or renewed it (the caller then lacks the new token: logged out).
+// On Cluster it takes four steps (index the
 // new token, delete the old session, write the new one, unindex the old
 // token); an error after the second leaves the user logged out, never a
 // session outside its index. None for a session not yet stored.

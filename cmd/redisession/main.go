@@ -358,7 +358,8 @@ func newClient(cfg config) (redis.UniversalClient, error) {
 		if cfg.set["redis"] {
 			return nil, usagef("--redis and --sentinel do not go together: give one")
 		}
-		return redis.NewUniversalClient(&redis.UniversalOptions{Addrs: strings.Split(cfg.sentinel, ","), MasterName: cfg.master}), nil
+		return redis.NewUniversalClient(&redis.UniversalOptions{Addrs: strings.Split(cfg.sentinel, ","), MasterName: cfg.master,
+			ContextTimeoutEnabled: true}), nil
 	}
 	if cfg.master != "" {
 		return nil, usagef("--master needs --sentinel")
@@ -372,12 +373,14 @@ func newClient(cfg config) (redis.UniversalClient, error) {
 		if err != nil {
 			return nil, usagef("--redis: %v", err)
 		}
+		o.ContextTimeoutEnabled = true // --timeout bounds a stalled server too
 		return redis.NewClusterClient(o), nil
 	}
 	o, err := redis.ParseURL(url)
 	if err != nil {
 		return nil, usagef("--redis: %v", err)
 	}
+	o.ContextTimeoutEnabled = true // --timeout bounds a stalled server too
 	return redis.NewClient(o), nil
 }
 

@@ -32,6 +32,13 @@ func startServer(t *testing.T, extra ...string) *server {
 	if _, err := exec.LookPath("redis-server"); err != nil {
 		t.Skip("redis-server not installed")
 	}
+	// The servers here are the test's own, whatever the environment names:
+	// a run against a shared server or topology would only repeat them.
+	for _, env := range []string{"REDIS_ADDR", "REDIS_CLUSTER_ADDRS", "REDIS_SENTINEL_ADDRS"} {
+		if os.Getenv(env) != "" {
+			t.Skipf("%s is set: the fault tests start their own redis-server and run in the plain `make test`", env)
+		}
+	}
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
