@@ -254,14 +254,7 @@ func TestDeadlines(t *testing.T) {
 					}
 					f := &fixture{client: client, store: store, gorilla: gorilla, scs: sm, user: sk.name + "-" + strconv.Itoa(i)}
 					call := c.setup(t, f)
-					end := sk.begin(t, ctl, probe)
-					ctx, cancel := context.WithTimeout(context.Background(), callDeadline)
-					start := time.Now()
-					err := call(ctx)
-					took := time.Since(start)
-					cancel()
-					end()
-					waitAnswers(t, ctl)
+					err, took := underStall(t, sk.begin, ctl, probe, call)
 					t.Logf("%s under %s: %v after %v", c.name, sk.name, err, took.Round(time.Millisecond))
 					if err == nil {
 						t.Fatalf("%s succeeded on a stalled Redis", c.name)
@@ -314,14 +307,7 @@ func TestDeadlines(t *testing.T) {
 			f := &fixture{client: client, store: core.New(client, core.Options{}), user: "contrast"}
 			for _, c := range run.cases {
 				call := c.setup(t, f)
-				end := run.begin(t, ctl, probe)
-				ctx, cancel := context.WithTimeout(context.Background(), callDeadline)
-				start := time.Now()
-				err := call(ctx)
-				took := time.Since(start)
-				cancel()
-				end()
-				waitAnswers(t, ctl)
+				err, took := underStall(t, run.begin, ctl, probe, call)
 				t.Logf("%s, %s, under %s, %v deadline: %v after %v", c.name, run.client, run.stall, callDeadline, err, took.Round(time.Millisecond))
 			}
 			client.Close()
@@ -331,6 +317,22 @@ func TestDeadlines(t *testing.T) {
 
 // waitAnswers waits until the server answers a PING again (the stall is
 // over), so one case's stall never reaches the next.
+// underStall stalls the server with begin, makes call with callDeadline,
+// and returns its error and how long it took, once the server answers again.
+func underStall(t *testing.T, begin func(t *testing.T, ctl, probe *redis.Client) func(), ctl, probe *redis.Client,
+	call func(context.Context) error) (error, time.Duration) {
+	t.Helper()
+	end := begin(t, ctl, probe)
+	ctx, cancel := context.WithTimeout(context.Background(), callDeadline)
+	start := time.Now()
+	err := call(ctx)
+	took := time.Since(start)
+	cancel()
+	end()
+	waitAnswers(t, ctl)
+	return err, took
+}
+
 func waitAnswers(t *testing.T, ctl *redis.Client) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
