@@ -1,3 +1,5 @@
+//go:build unix
+
 package faults_test
 
 import (
@@ -12,6 +14,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -58,6 +61,10 @@ func (s *server) start(extra ...string) {
 	args := append([]string{"--port", strconv.Itoa(s.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
 		"--dir", s.dir, "--logfile", filepath.Join(s.dir, "redis.log")}, extra...)
 	s.cmd = exec.Command("redis-server", args...)
+	// Its own process group, so stop reaches the children it forks for
+	// snapshots and AOF rewrites, which would otherwise go on writing into
+	// the test's directory after the server is gone.
+	s.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := s.cmd.Start(); err != nil {
 		s.t.Fatal(err)
 	}
@@ -73,12 +80,27 @@ func (s *server) start(extra ...string) {
 	s.t.Fatalf("redis-server on %s did not start: %s", s.addr(), log)
 }
 
+// stop kills the server and every process it forked, as a crash would.
+// A snapshot or AOF rewrite the server is running finishes first, so its
+// child is not left writing into the test's directory while the test
+// removes it; a server that does not answer is killed at once.
 func (s *server) stop() {
-	if s.cmd != nil && s.cmd.Process != nil {
-		_ = s.cmd.Process.Kill()
-		_ = s.cmd.Wait()
-		s.cmd = nil
+	if s.cmd == nil || s.cmd.Process == nil {
+		return
 	}
+	c := redis.NewClient(&redis.Options{Addr: s.addr(), MaxRetries: -1,
+		DialTimeout: 100 * time.Millisecond, ReadTimeout: 100 * time.Millisecond})
+	for i := 0; i < 500; i++ {
+		info, err := c.Info(context.Background(), "persistence").Result()
+		if err != nil || !strings.Contains(info, "_in_progress:1") {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	c.Close()
+	_ = syscall.Kill(-s.cmd.Process.Pid, syscall.SIGKILL)
+	_ = s.cmd.Wait()
+	s.cmd = nil
 }
 
 func newClient(addr string) *redis.Client {
