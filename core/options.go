@@ -60,6 +60,14 @@ type Options struct {
 	// layout are misses in the other: changing it logs everyone out.
 	Layout Layout
 
+	// Eviction says what the store does while the server may evict its
+	// keys (maxmemory with a policy other than noeviction): report it
+	// (EvictionReport, the default), refuse to serve (EvictionRefuse), or
+	// honour a bound session only while its user's index lists it
+	// (EvictionFailClosed). The store reads the server's settings on first
+	// use and then once a minute.
+	Eviction Eviction
+
 	// Now is the clock. Nil means time.Now. Tests set it to move time along
 	// with an embedded Redis.
 	Now func() time.Time

@@ -35,6 +35,14 @@ type Stats struct {
 	// answered no MEMORY USAGE (a server or proxy without the command): the
 	// byte figures are then unknown, not zero.
 	MemoryKnown bool
+	// EvictionPolicy is the primaries' maxmemory-policy (the first unsafe
+	// one where they differ), "" when the server did not say (INFO memory
+	// refused). EvictionUnsafe is true when a primary may evict keys:
+	// maxmemory is set and the policy is not noeviction. Redis may then drop
+	// user indexes, and RevokeUser misses the sessions they listed; see
+	// CheckServer and Options.Eviction.
+	EvictionPolicy string
+	EvictionUnsafe bool
 	// Sampled is how many keys were measured with MEMORY USAGE.
 	Sampled int
 	// Primaries is the number of nodes scanned (1 unless Cluster).
@@ -60,7 +68,8 @@ type StatsOptions struct {
 // Batch keys of the whole keyspace on each primary, and one pipeline per
 // batch that reads the first bytes of each session key (to tell a bound
 // session from an anonymous one, and a session from a tombstone), so call
-// it from an operator's tool or a metrics refresh, not per request.
+// it from an operator's tool or a metrics refresh, not per request. It also
+// reads INFO memory on each primary for the eviction policy.
 func (s *Store) Stats(ctx context.Context, o StatsOptions) (Stats, error) {
 	if o.Batch <= 0 {
 		o.Batch = 1000
@@ -136,6 +145,13 @@ func (s *Store) Stats(ctx context.Context, o StatsOptions) (Stats, error) {
 	ib, n := indexes.estimate(ctx, st.Users)
 	st.IndexBytes, st.Sampled = ib, st.Sampled+n
 	st.MemoryKnown = st.Sampled > 0 || len(sessions.keys)+len(indexes.keys) == 0
+	if policies, err := s.evictionPolicies(ctx); err == nil {
+		for _, p := range policies {
+			if st.EvictionPolicy == "" || (p.unsafe() && !st.EvictionUnsafe) {
+				st.EvictionPolicy, st.EvictionUnsafe = p.name, p.unsafe()
+			}
+		}
+	}
 	st.Took = time.Since(start)
 	return st, nil
 }

@@ -19,6 +19,7 @@ type Store struct {
 	opts    Options
 	ordered bool // pipelines fan out in parallel (Cluster): send dependent steps one after another
 	stats   counters
+	guard   guard
 }
 
 // New returns a Store over client, which may be a single node, a Sentinel
@@ -205,6 +206,9 @@ func (s *Store) load(ctx context.Context, token string, slide bool) (*Session, e
 		s.stats.rejected.Add(1)
 		return nil, ErrInvalidToken
 	}
+	if err := s.refuse(ctx); err != nil {
+		return nil, err
+	}
 	s.stats.loads.Add(1)
 	handle := hashToken(token)
 	key := s.sessionKeyForID(handle)
@@ -290,6 +294,17 @@ func (s *Store) load(ctx context.Context, token string, slide bool) (*Session, e
 		}
 		return nil, ErrNotFound
 	}
+	if ok, err := s.indexed(ctx, x); err != nil {
+		return nil, fmt.Errorf("redisession: load %s: read its index entry: %w", handle, err)
+	} else if !ok {
+		// Its index is gone (evicted): a revoke of its user could not end
+		// it, so it is not honoured.
+		s.stats.stale.Add(1)
+		if err := s.remove(ctx, x); err != nil {
+			return nil, fmt.Errorf("redisession: delete unindexed %s: %w", handle, err)
+		}
+		return nil, fmt.Errorf("%w: %s is not in its user's index (evicted?)", ErrNotFound, handle)
+	}
 	s.stats.hits.Add(1)
 	if !slide {
 		return x, nil
@@ -346,6 +361,9 @@ func (s *Store) SaveUntil(ctx context.Context, x *Session, expiry time.Time) err
 			}
 		}
 		return ErrNotFound
+	}
+	if err := s.refuse(ctx); err != nil {
+		return err
 	}
 	if x.stored && !x.Modified() {
 		return s.touch(ctx, x, exp, expiry.IsZero())
@@ -620,6 +638,9 @@ func (s *Store) Renew(ctx context.Context, x *Session) error {
 		x.setToken(NewToken())
 		s.stats.renews.Add(1)
 		return nil
+	}
+	if err := s.refuse(ctx); err != nil {
+		return err
 	}
 	now := s.nowMillis()
 	exp := now + s.opts.IdleTimeout.Milliseconds()
