@@ -12,7 +12,10 @@
 // core.Store.Stats, a SCAN of the keyspace: the collector refreshes them in
 // the background at most once per Options.Refresh and reports the last
 // result, so a scrape never waits for a scan. Where the server measures no
-// memory (no MEMORY USAGE) the byte gauges are absent, never 0.
+// memory (no MEMORY USAGE) the byte gauges are absent, never 0. The gauge
+// eviction_unsafe is 1 while a primary may evict keys (alert on it: a
+// revoke then misses the sessions of an evicted index), 0 on noeviction,
+// and absent where the server does not say (INFO memory refused).
 package prom
 
 import (
@@ -88,6 +91,8 @@ func NewCollector(store *core.Store, opts Options) *Collector {
 			"users":          desc("users", "Users with at least one session, from the last keyspace scan."),
 			"session_bytes":  desc("session_bytes", "Estimated memory of session keys, from the last keyspace scan."),
 			"index_bytes":    desc("index_bytes", "Estimated memory of user indexes, from the last keyspace scan."),
+			"eviction_unsafe": desc("eviction_unsafe", "1 when a primary may evict keys (maxmemory with a policy other than noeviction): "+
+				"user indexes can be lost, and a revoke of their user then misses sessions."),
 		},
 		scanDesc:  desc("stats_age_seconds", "Seconds since the last successful keyspace scan (-1: none yet)."),
 		errorDesc: desc("stats_errors_total", "Keyspace scans that failed."),
@@ -131,6 +136,12 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		gauges := map[string]int64{"sessions": st.Sessions, "bound_sessions": st.Bound, "users": st.Users}
 		if st.MemoryKnown { // unknown is absent, never 0
 			gauges["session_bytes"], gauges["index_bytes"] = st.SessionBytes, st.IndexBytes
+		}
+		if st.EvictionPolicy != "" || st.EvictionUnsafe { // likewise
+			gauges["eviction_unsafe"] = 0
+			if st.EvictionUnsafe {
+				gauges["eviction_unsafe"] = 1
+			}
 		}
 		for name, v := range gauges {
 			ch <- prometheus.MustNewConstMetric(c.gauges[name], prometheus.GaugeValue, float64(v))

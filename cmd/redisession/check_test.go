@@ -66,3 +66,27 @@ func TestCheck(t *testing.T) {
 		t.Errorf("check --json of an allkeys-lru server: %v, want an unsafe eviction finding naming the policy", fs)
 	}
 }
+
+// TestStatsEviction: stats names the eviction policy, and says UNSAFE (and
+// eviction_unsafe in JSON) where it may drop user indexes.
+func TestStatsEviction(t *testing.T) {
+	for _, c := range []struct {
+		args   []string
+		policy string
+		unsafe bool
+	}{
+		{nil, "noeviction", false},
+		{[]string{"--maxmemory", "64mb", "--maxmemory-policy", "volatile-lru"}, "volatile-lru", true},
+	} {
+		addr := privateServer(t, c.args...)
+		code, out, errOut := cli(t, []string{"--redis", addr}, "stats")
+		if code != exitOK || !strings.Contains(out, "eviction") || !strings.Contains(out, c.policy) || strings.Contains(out, "UNSAFE") != c.unsafe {
+			t.Errorf("%s: stats: exit %d, %q, %q; want an eviction line naming it, UNSAFE %v", c.policy, code, out, errOut, c.unsafe)
+		}
+		var st map[string]interface{}
+		_, out, _ = cli(t, []string{"--redis", addr}, "stats", "--json")
+		if json.Unmarshal([]byte(out), &st) != nil || st["eviction_policy"] != c.policy || st["eviction_unsafe"] != c.unsafe {
+			t.Errorf("%s: stats --json: %s; want eviction_policy %q, eviction_unsafe %v", c.policy, out, c.policy, c.unsafe)
+		}
+	}
+}

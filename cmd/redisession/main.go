@@ -38,7 +38,9 @@
 // core.Store.Stats counts sessions, those bound to a user, and user
 // indexes, and estimates their memory from MEMORY USAGE of a sample. Memory
 // that was not measured (a server without MEMORY USAGE) is null in --json
-// and left out of the table, never 0.
+// and left out of the table, never 0. Its "eviction" line (eviction_policy
+// and eviction_unsafe in --json) names the maxmemory-policy and says UNSAFE
+// when the server may evict user indexes.
 //
 // check runs core.Store.CheckServer on every primary and prints each
 // finding (ok, warning, unsafe) with the guarantee it costs and the fix;
@@ -475,6 +477,19 @@ func stats(ctx context.Context, store *core.Store, client redis.UniversalClient,
 		// No figure rather than a made-up 0 B.
 		fmt.Fprintf(&b, "memory\tnot measured for %s: the server did not answer MEMORY USAGE\n", strings.Join(unmeasured, " and "))
 	}
+	var policy *string
+	switch {
+	case st.EvictionUnsafe:
+		fmt.Fprintf(&b, "eviction\tUNSAFE: maxmemory-policy %s may evict user indexes, and a revoke then misses "+
+			"their sessions (see check)\n", st.EvictionPolicy)
+	case st.EvictionPolicy != "":
+		fmt.Fprintf(&b, "eviction\t%s\n", st.EvictionPolicy)
+	default:
+		b.WriteString("eviction\tnot known: the server did not answer INFO memory\n")
+	}
+	if st.EvictionPolicy != "" {
+		policy = &st.EvictionPolicy
+	}
 	fmt.Fprintf(&b, "scanned\t%d primar%s in %v", st.Primaries, plural(st.Primaries, "y", "ies"), took.Round(time.Millisecond))
 	if st.Sampled > 0 {
 		fmt.Fprintf(&b, " (memory from %d sampled keys)", st.Sampled)
@@ -483,6 +498,7 @@ func stats(ctx context.Context, store *core.Store, client redis.UniversalClient,
 	out.print(statsJSON{
 		Sessions: st.Sessions, Bound: bound, Anonymous: st.Sessions - bound, Other: st.Other, Users: st.Users,
 		SessionBytes: sessionBytes, IndexBytes: indexBytes, BytesPerSession: per,
+		EvictionPolicy: policy, EvictionUnsafe: st.EvictionUnsafe,
 		Sampled: st.Sampled, Primaries: st.Primaries, TookMS: took.Milliseconds(),
 	}, b.String())
 	return nil
@@ -490,17 +506,19 @@ func stats(ctx context.Context, store *core.Store, client redis.UniversalClient,
 
 // statsJSON is stats --json. A figure that is not known is null, never 0.
 type statsJSON struct {
-	Sessions        int64  `json:"sessions"`
-	Bound           int64  `json:"bound_sessions"`
-	Anonymous       int64  `json:"anonymous_sessions"`
-	Other           int64  `json:"other_keys"`
-	Users           int64  `json:"users"`
-	SessionBytes    *int64 `json:"session_bytes"`
-	IndexBytes      *int64 `json:"index_bytes"`
-	BytesPerSession *int64 `json:"bytes_per_session"`
-	Sampled         int    `json:"sampled"`
-	Primaries       int    `json:"primaries"`
-	TookMS          int64  `json:"took_ms"`
+	Sessions        int64   `json:"sessions"`
+	Bound           int64   `json:"bound_sessions"`
+	Anonymous       int64   `json:"anonymous_sessions"`
+	Other           int64   `json:"other_keys"`
+	Users           int64   `json:"users"`
+	SessionBytes    *int64  `json:"session_bytes"`
+	IndexBytes      *int64  `json:"index_bytes"`
+	BytesPerSession *int64  `json:"bytes_per_session"`
+	EvictionPolicy  *string `json:"eviction_policy"`
+	EvictionUnsafe  bool    `json:"eviction_unsafe"`
+	Sampled         int     `json:"sampled"`
+	Primaries       int     `json:"primaries"`
+	TookMS          int64   `json:"took_ms"`
 }
 
 // check prints what CheckServer finds on the server (the CLI's own client

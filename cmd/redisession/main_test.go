@@ -74,8 +74,8 @@ func TestCommands(t *testing.T) {
 		t.Errorf("stats printed zero memory for stored sessions: %q", out)
 	}
 	code, out, _ = cli(t, flags, "--json", "stats")
-	var st map[string]float64
-	if code != exitOK || json.Unmarshal([]byte(out), &st) != nil || st["sessions"] != 3 || st["users"] != 2 {
+	var st map[string]interface{}
+	if code != exitOK || json.Unmarshal([]byte(out), &st) != nil || st["sessions"] != 3.0 || st["users"] != 2.0 {
 		t.Errorf("stats --json: exit %d, %q", code, out)
 	}
 

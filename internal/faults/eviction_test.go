@@ -9,10 +9,13 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/redisession/redisession/core"
 	"github.com/redisession/redisession/internal/redistest"
+	"github.com/redisession/redisession/prom"
 )
 
 var policies = []string{"noeviction", "allkeys-lru", "volatile-lru", "allkeys-lfu", "volatile-lfu",
@@ -49,6 +52,17 @@ func TestEvictionGuard(t *testing.T) {
 		st, err := report.Stats(ctx, core.StatsOptions{})
 		if err != nil || st.EvictionPolicy != policy || st.EvictionUnsafe != unsafe {
 			t.Errorf("%s: stats say policy %q unsafe %v (%v), want %q %v", policy, st.EvictionPolicy, st.EvictionUnsafe, err, policy, unsafe)
+		}
+		collector := prom.NewCollector(report, prom.Options{})
+		if err := collector.Refresh(); err != nil {
+			t.Fatal(err)
+		}
+		gauge := 0.0
+		if unsafe {
+			gauge = 1
+		}
+		if got := testutil.ToFloat64(prometheus.Collector(gaugeOnly{collector, "redisession_eviction_unsafe"})); got != gauge {
+			t.Errorf("%s: gauge eviction_unsafe %v, want %v", policy, got, gauge)
 		}
 
 		x := report.NewSession(core.Device{})
@@ -191,3 +205,21 @@ func parseField(info, field string) string {
 	}
 	return field + ": ?"
 }
+
+// gaugeOnly is a collector's one metric named name, for testutil.ToFloat64.
+type gaugeOnly struct {
+	*prom.Collector
+	name string
+}
+
+func (g gaugeOnly) Collect(ch chan<- prometheus.Metric) {
+	all := make(chan prometheus.Metric)
+	go func() { g.Collector.Collect(all); close(all) }()
+	for m := range all {
+		if strings.Contains(m.Desc().String(), `"`+g.name+`"`) {
+			ch <- m
+		}
+	}
+}
+
+func (g gaugeOnly) Describe(ch chan<- *prometheus.Desc) { prometheus.DescribeByCollect(g, ch) }
