@@ -165,7 +165,8 @@ func checkInfo(node string, m map[string]string) []Finding {
 	saves, _ := strconv.Atoi(m["rdb_saves"])
 	switch {
 	case m["aof_enabled"] == "1":
-		add("persistence", LevelOK, "AOF on: a restart keeps revocations up to the last fsync (appendfsync everysec: the last second)")
+		add("persistence", LevelOK, "AOF on: a restart keeps revocations up to the last fsync (appendfsync everysec: the last "+
+			"second; Options.Durability with AOF waits for it)")
 	case (saveKnown && strings.TrimSpace(save) != "") || saves > 0:
 		add("persistence", LevelWarning, "RDB snapshots without AOF: a restart reloads the last snapshot and brings back every "+
 			"session revoked since; turn on appendonly, or run without persistence (a restart then logs everyone out)")
@@ -178,7 +179,7 @@ func checkInfo(node string, m map[string]string) []Finding {
 
 	if n, _ := strconv.Atoi(m["connected_slaves"]); n > 0 {
 		add("replication", LevelWarning, "%d replica(s), replicated asynchronously: a failover can undo revocations the "+
-			"replicas had not received", n)
+			"replicas had not received; Options.Durability makes logouts and revokes wait for them", n)
 	}
 	return fs
 }

@@ -248,6 +248,13 @@ func (s *Store) revoke(ctx context.Context, userID, mode, id string) (int, error
 	if err := s.client.ZRem(ctx, idx, done...).Err(); err != nil {
 		return n, fmt.Errorf("redisession: unindex sessions of user %q: %w", userID, err)
 	}
+	keys := []string{idx}
+	for i := 0; i < len(pairs); i += 2 {
+		keys = append(keys, s.sessionKeyForID(pairs[i]))
+	}
+	if err := s.durable(ctx, keys...); err != nil {
+		return n, fmt.Errorf("redisession: revoke sessions of user %q: %w", userID, err)
+	}
 	return n, nil
 }
 

@@ -68,6 +68,11 @@ type Options struct {
 	// use and then once a minute.
 	Eviction Eviction
 
+	// Durability makes logouts, revokes and renewals wait until the change
+	// is on replicas, or in the append-only file, so a failover or a
+	// restart cannot undo it; the zero value does not wait. See Durability.
+	Durability Durability
+
 	// Now is the clock. Nil means time.Now. Tests set it to move time along
 	// with an embedded Redis.
 	Now func() time.Time

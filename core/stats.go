@@ -314,5 +314,8 @@ func (s *Store) RevokeHandle(ctx context.Context, handle string) error {
 		return fmt.Errorf("%w: session %s", ErrNotFound, handle)
 	}
 	s.stats.revokes.Add(1)
+	if err := s.durable(ctx, s.SessionKey(handle)); err != nil {
+		return fmt.Errorf("redisession: revoke %s: %w", handle, err)
+	}
 	return nil
 }

@@ -356,7 +356,11 @@ func (s *Store) SaveUntil(ctx context.Context, x *Session, expiry time.Time) err
 	}
 	if exp <= now {
 		if x.stored {
+			keys := s.keysOf(x)
 			if err := s.remove(ctx, x); err != nil {
+				return fmt.Errorf("redisession: delete %s: %w", x.Handle(), err)
+			}
+			if err := s.durable(ctx, keys...); err != nil {
 				return fmt.Errorf("redisession: delete %s: %w", x.Handle(), err)
 			}
 		}
@@ -567,11 +571,24 @@ func (s *Store) Delete(ctx context.Context, x *Session) error {
 	if !x.stored {
 		return nil
 	}
+	keys := s.keysOf(x)
 	if err := s.remove(ctx, x); err != nil {
 		return fmt.Errorf("redisession: delete %s: %w", x.Handle(), err)
 	}
 	s.stats.deletes.Add(1)
+	if err := s.durable(ctx, keys...); err != nil {
+		return fmt.Errorf("redisession: delete %s: %w", x.Handle(), err)
+	}
 	return nil
+}
+
+// keysOf names the keys a delete of x writes.
+func (s *Store) keysOf(x *Session) []string {
+	keys := []string{s.sessionKey(x)}
+	if x.savedUID != "" {
+		keys = append(keys, s.indexKey(x.savedUID))
+	}
+	return keys
 }
 
 // DeleteToken removes the session stored under token, and its index entry,
@@ -607,11 +624,13 @@ func (s *Store) DeleteToken(ctx context.Context, token string) error {
 	}
 	s.stats.deletes.Add(1)
 	rec, _, err := decodeRecordString(cmd.Val())
-	if err != nil || rec.userID == "" {
-		return nil
+	if err == nil && rec.userID != "" {
+		if err := s.client.Process(ctx, redis.NewIntCmd(ctx, "zrem", s.indexKey(rec.userID), id)); err != nil {
+			return fmt.Errorf("redisession: unindex %s: %w", id, err)
+		}
 	}
-	if err := s.client.Process(ctx, redis.NewIntCmd(ctx, "zrem", s.indexKey(rec.userID), id)); err != nil {
-		return fmt.Errorf("redisession: unindex %s: %w", id, err)
+	if err := s.durable(ctx, key); err != nil {
+		return fmt.Errorf("redisession: delete %s: %w", id, err)
 	}
 	return nil
 }
@@ -670,6 +689,11 @@ func (s *Store) Renew(ctx context.Context, x *Session) error {
 	x.stored = false // a create, for the counters
 	s.saved(x, now, exp)
 	s.stats.renews.Add(1)
+	// The old token must stay dead: wait for it, where asked. The session
+	// is renewed whatever this says.
+	if err := s.durable(ctx, s.sessionKeyForID(oldID), s.sessionKeyForID(newID)); err != nil {
+		return fmt.Errorf("redisession: renew %s: %w", oldID, err)
+	}
 	return nil
 }
 
@@ -702,6 +726,9 @@ func (s *Store) Retire(ctx context.Context, x *Session) error {
 		return fmt.Errorf("%w: %s was deleted or revoked", ErrNotFound, x.Handle())
 	}
 	s.stats.deletes.Add(1)
+	if err := s.durable(ctx, s.keysOf(x)...); err != nil {
+		return fmt.Errorf("redisession: delete %s: %w", x.Handle(), err)
+	}
 	return nil
 }
 

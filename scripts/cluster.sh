@@ -14,7 +14,12 @@ healthy() {
   for p in "${PORTS[@]}"; do
     redis-cli -p "$p" cluster info 2>/dev/null | grep -q '^cluster_state:ok' || return 1
   done
-  [ "$(redis-cli -p "${PORTS[0]}" cluster nodes 2>/dev/null | grep -c master)" -eq 3 ]
+  [ "$(redis-cli -p "${PORTS[0]}" cluster nodes 2>/dev/null | grep -c master)" -eq 3 ] || return 1
+  # Replicas synced, so a test that waits for them (WAIT) is not timed by the first sync.
+  for p in "${PORTS[@]}"; do
+    local r; r=$(redis-cli -p "$p" info replication 2>/dev/null)
+    if grep -q '^role:slave' <<<"$r"; then grep -q '^master_link_status:up' <<<"$r" || return 1; fi
+  done
 }
 
 down() {

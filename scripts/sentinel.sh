@@ -18,7 +18,13 @@ healthy() {
     redis-cli -p "$p" sentinel get-master-addr-by-name "$MASTER" 2>/dev/null | grep -q 127.0.0.1 || return 1
   done
   local m; m=$(redis-cli -p "${SENTINELS[0]}" sentinel get-master-addr-by-name "$MASTER" | tail -1)
-  redis-cli -p "$m" info replication 2>/dev/null | grep -q '^connected_slaves:1'
+  redis-cli -p "$m" info replication 2>/dev/null | grep -q '^connected_slaves:1' || return 1
+  # The replica synced, so a test that waits for it (WAIT) is not timed by the first sync.
+  local p
+  for p in "$PRIMARY" "$REPLICA"; do
+    [ "$p" = "$m" ] && continue
+    redis-cli -p "$p" info replication 2>/dev/null | grep -q '^master_link_status:up' || return 1
+  done
 }
 
 down() {

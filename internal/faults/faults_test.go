@@ -25,6 +25,7 @@ import (
 // server is a redis-server this test owns.
 type server struct {
 	t    *testing.T
+	bin  string // redis-server, or valkey-server
 	port int
 	dir  string
 	cmd  *exec.Cmd
@@ -32,8 +33,14 @@ type server struct {
 
 func startServer(t *testing.T, extra ...string) *server {
 	t.Helper()
-	if _, err := exec.LookPath("redis-server"); err != nil {
-		t.Skip("redis-server not installed")
+	return startBinary(t, "redis-server", extra...)
+}
+
+// startBinary is startServer with another server binary (valkey-server).
+func startBinary(t *testing.T, bin string, extra ...string) *server {
+	t.Helper()
+	if _, err := exec.LookPath(bin); err != nil {
+		t.Skipf("%s not installed", bin)
 	}
 	// The servers here are the test's own, whatever the environment names:
 	// a run against a shared server or topology would only repeat them.
@@ -48,7 +55,7 @@ func startServer(t *testing.T, extra ...string) *server {
 	}
 	port := l.Addr().(*net.TCPAddr).Port
 	l.Close()
-	s := &server{t: t, port: port, dir: t.TempDir()}
+	s := &server{t: t, bin: bin, port: port, dir: t.TempDir()}
 	s.start(extra...)
 	t.Cleanup(s.stop)
 	return s
@@ -60,7 +67,7 @@ func (s *server) start(extra ...string) {
 	s.t.Helper()
 	args := append([]string{"--port", strconv.Itoa(s.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
 		"--dir", s.dir, "--logfile", filepath.Join(s.dir, "redis.log")}, extra...)
-	s.cmd = exec.Command("redis-server", args...)
+	s.cmd = exec.Command(s.bin, args...)
 	// Its own process group, so stop reaches the children it forks for
 	// snapshots and AOF rewrites, which would otherwise go on writing into
 	// the test's directory after the server is gone.
@@ -77,7 +84,7 @@ func (s *server) start(extra ...string) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	log, _ := os.ReadFile(filepath.Join(s.dir, "redis.log"))
-	s.t.Fatalf("redis-server on %s did not start: %s", s.addr(), log)
+	s.t.Fatalf("%s on %s did not start: %s", s.bin, s.addr(), log)
 }
 
 // stop kills the server and every process it forked, as a crash would.
