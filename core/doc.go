@@ -58,6 +58,16 @@
 // login whose first write reaches Redis after the revoke began is a login
 // after the revoke: it is unaffected.
 //
+// # The server's settings
+//
+// The guarantees above assume Redis keeps what it acknowledged. An eviction
+// policy other than noeviction can drop a user's index (then RevokeUser
+// cannot find its sessions), and asynchronous replication or RDB snapshots
+// can undo a revocation in a failover or a restart. CheckServer reports
+// each; Options.Eviction makes the store refuse to serve, or fail closed,
+// on a server that may evict; Options.Durability makes the calls that end
+// sessions wait for replicas and the AOF.
+//
 // # Partial failure
 //
 // A Save or Delete that Redis refused (an error Redis returned) has not
