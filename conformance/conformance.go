@@ -19,50 +19,58 @@ import (
 // Run checks that the adapter h opens behaves as every redisession store
 // must, one named subtest per property (run in parallel):
 //
-//	Token/Fresh                  a first write mints a session whose key has a TTL within IdleTimeout
-//	Token/Unique                 two clients get two sessions
-//	Security/MalformedToken      a cookie that is not a well-formed token causes no read from Redis
-//	Security/NoAdoption          an unknown well-formed token is never adopted: the write mints a new one
-//	Security/ListShowsNoToken    the device list carries handles, never a cookie value
-//	Security/NoTokenAtRest       no Redis key name contains a cookie value
-//	Expiry/Idle                  a session unused for IdleTimeout is gone; the client gets a fresh one
-//	Expiry/Sliding               a read-only request moves the expiry to now+IdleTimeout
-//	Expiry/AbsoluteCap           a session in constant use ends at its Lifetime; its TTL never passes it
-//	Expiry/EveryKeyHasTTL        after a mixed workload, every key has a TTL, the index's ≥ its latest member
-//	Renew                        new token, same data; the old token is dead, in Redis and in the index
-//	Logout                       the key and the index entry (bookkeeping too) are gone; the old cookie is worthless
-//	Index/List                   the user's sessions with device facts, this one among them
-//	Index/PruneStale             a listing drops entries past their deadline, naming another user's
-//	                             session or (one node) without one; on Cluster it keeps an entry
-//	                             whose session may still be on its way
-//	Index/RevokeOne              one device ends another; the other is logged out on its next request
-//	Index/RevokeForeign          another user's session cannot be revoked, by its handle or through
-//	                             an entry left in this user's index
-//	Index/RevokeOthers           "log out everywhere else"
-//	Index/RevokeAll              an admin ends every session of a user, and only that user's
-//	NoResurrection/*             a request in flight when its session is revoked, logged out or
-//	                             renewed cannot write it back
-//	Limits/Size                  an oversized save is refused and the stored session is unchanged
-//	Limits/MalformedStoredData   garbage, a wrong type or an oversized value under a session key
-//	                             is a miss or an error, never a panic, and is left untouched
-//	RoundTrips/Read              a read-only request costs Adapter.ReadRoundTrips and writes nothing
-//	RoundTrips/Login             a login from a new client costs one round trip (two on Cluster)
-//	Concurrency/OneSession       concurrent reads and writes of one session fail none (use -race)
-//	Concurrency/OneUser          concurrent logins of one user lose no index entry
-//	Concurrency/Writers          two requests of one session change different values at once: in the
-//	                             hash layout both changes survive; in the string layout the last
-//	                             writer wins, as documented
-//	Revocation/RenewRace         a renewal racing a revoke-all of its user never survives it, under its
-//	                             old token or its new one (REDISESSION_ROUNDS rounds, 50 by default)
-//	Revocation/LoginRace         a login racing a revoke-all of its user either dies or is in its index,
-//	                             so the next revoke ends it
-//	Revocation/Model             random interleavings of every operation from several devices of a
-//	                             few users, with clock moves, checked against a model after each
-//	                             step: nothing alive that a revoke, logout or expiry ended (old
-//	                             tokens included), nothing ended that no revoke touched, every live
-//	                             bound session in its index, every key with a TTL. Seeded; a failure
-//	                             prints its seed (REDISESSION_MODEL_SEED replays it,
-//	                             REDISESSION_MODEL_SEEDS sets how many run, 3 by default)
+//	Token/Fresh                 a first write mints a session whose key has a TTL within IdleTimeout
+//	Token/Unique                two clients get two sessions
+//	Security/MalformedToken     a cookie that is not a well-formed token causes no read from Redis
+//	Security/NoAdoption         an unknown well-formed token is never adopted: the write mints a new one
+//	Security/ListShowsNoToken   the device list carries handles, never a cookie value
+//	Security/NoTokenAtRest      no Redis key name contains a cookie value
+//	Expiry/Idle                 a session unused for IdleTimeout is gone; the client gets a fresh one
+//	Expiry/Sliding              a read-only request moves the expiry to now+IdleTimeout
+//	Expiry/AbsoluteCap          a session in constant use ends at its Lifetime; its TTL never passes it
+//	Expiry/EveryKeyHasTTL       after a mixed workload, every key has a TTL, the index's ≥ its latest
+//	                            member
+//	Renew                       new token, same data; the old token is dead, in Redis and in the index
+//	Logout                      the key and the index entry (bookkeeping too) are gone; the old cookie
+//	                            is worthless
+//	Index/List                  the user's sessions with device facts, this one among them
+//	Index/PruneStale            a listing drops entries past their deadline, naming another user's
+//	                            session or (one node) without one; on Cluster it keeps an entry whose
+//	                            session may still be on its way
+//	Index/RevokeOne             one device ends another; the other is logged out on its next request
+//	Index/RevokeForeign         another user's session cannot be revoked, by its handle or through an
+//	                            entry left in this user's index
+//	Index/RevokeOthers          "log out everywhere else"
+//	Index/RevokeAll             an admin ends every session of a user, and only that user's
+//	NoResurrection/RevokeAll    a request in flight when its user's sessions are revoked cannot write
+//	                            its session back
+//	NoResurrection/RevokeOne    a request in flight when another device revokes its session cannot write
+//	                            it back
+//	NoResurrection/Logout       a request in flight when its session is logged out in another tab cannot
+//	                            write it back
+//	NoResurrection/Renew        a request in flight when its session is renewed in another tab cannot
+//	                            write the old token back
+//	Limits/Size                 an oversized save is refused and the stored session is unchanged
+//	Limits/MalformedStoredData  garbage, a wrong type or an oversized value under a session key is a
+//	                            miss or an error, never a panic, and is left untouched
+//	RoundTrips/Read             a read-only request costs Adapter.ReadRoundTrips and writes nothing
+//	RoundTrips/Login            a login from a new client costs one round trip (two on Cluster)
+//	Concurrency/OneSession      concurrent reads and writes of one session fail none (use -race)
+//	Concurrency/OneUser         concurrent logins of one user lose no index entry
+//	Concurrency/Writers         two requests of one session change different values at once: in the hash
+//	                            layout both changes survive; in the string layout the last writer wins,
+//	                            as documented
+//	Revocation/RenewRace        a renewal racing a revoke-all of its user never survives it, under its
+//	                            old token or its new one (REDISESSION_ROUNDS rounds, 50 by default)
+//	Revocation/LoginRace        a login racing a revoke-all of its user either dies or is in its index,
+//	                            so the next revoke ends it
+//	Revocation/Model            random interleavings of every operation from several devices of a few
+//	                            users, with clock moves, checked against a model after each step:
+//	                            nothing alive that a revoke, logout or expiry ended (old tokens
+//	                            included), nothing ended that no revoke touched, every live bound
+//	                            session in its index, every key with a TTL. Seeded; a failure prints its
+//	                            seed (REDISESSION_MODEL_SEED replays it, REDISESSION_MODEL_SEEDS sets
+//	                            how many run, 3 by default)
 //
 // A harness whose adapter supports more than the string layout says so by
 // implementing Layouts; Run then runs every property once per layout, named
@@ -93,8 +101,11 @@ func Run(t *testing.T, h Harness) {
 	}
 }
 
+// property is one entry of the contract: its subtest's name, the line Run's
+// doc gives it, the options it needs, and its check.
 type property struct {
 	name    string
+	spec    string
 	options func(*core.Options)
 	run     func(*testing.T, *prop)
 }
