@@ -112,20 +112,22 @@ type property struct {
 
 // prop is one property's world: its Redis, its adapter, its HTTPS server.
 type prop struct {
+	h     Harness
 	srv   *redistest.Server
 	count *redistest.Counter
 	raw   redis.UniversalClient // uncounted, for inspecting Redis
 	store *core.Store           // same options as the adapter's, for key names and lists
 	opts  core.Options
+	env   Env // what the adapter was opened with
 	ad    Adapter
 	ts    *httptest.Server
-	gates gates
+	gates *gates
 }
 
-func open(t *testing.T, h Harness, layout core.Layout, tweak func(*core.Options)) *prop {
+func open(t testing.TB, h Harness, layout core.Layout, tweak func(*core.Options)) *prop {
 	t.Helper()
 	srv := redistest.Start(t)
-	p := &prop{srv: srv, count: redistest.NewCounter()}
+	p := &prop{h: h, srv: srv, count: redistest.NewCounter(), gates: &gates{}}
 	p.opts = core.Options{
 		Prefix:      srv.Prefix,
 		IdleTimeout: 30 * time.Minute,
@@ -140,9 +142,24 @@ func open(t *testing.T, h Harness, layout core.Layout, tweak func(*core.Options)
 	if tweak != nil {
 		tweak(&p.opts)
 	}
-	p.raw = srv.NewClient(t, nil)
+	p.raw = p.newClient(t, nil)
 	p.store = core.New(p.raw, p.opts)
-	p.ad = h.Open(t, Env{Client: srv.NewClient(t, p.count), Options: p.opts}, p.app)
+	p.serve(t, Env{Client: p.newClient(t, p.count), Options: p.opts})
+	return p
+}
+
+// newClient returns a client to the property's Redis, with hook added if
+// not nil.
+func (p *prop) newClient(t testing.TB, hook redis.Hook) redis.UniversalClient {
+	t.Helper()
+	return p.srv.NewClient(t, hook)
+}
+
+// serve opens the harness's adapter with env and serves it over HTTPS.
+func (p *prop) serve(t testing.TB, env Env) {
+	t.Helper()
+	p.env = env
+	p.ad = p.h.Open(t, env, p.app)
 	if p.ad.Handler == nil || p.ad.CookieName == "" || p.ad.Cookie == nil {
 		t.Fatalf("conformance: harness returned an Adapter without Handler, CookieName or Cookie")
 	}
@@ -151,7 +168,17 @@ func open(t *testing.T, h Harness, layout core.Layout, tweak func(*core.Options)
 	}
 	p.ts = httptest.NewTLSServer(p.ad.Handler)
 	t.Cleanup(p.ts.Close)
-	return p
+}
+
+// with returns p's world (its Redis, options and counter) served by
+// another adapter, which the harness opens with p's Env changed by tweak.
+func (p *prop) with(t testing.TB, tweak func(*Env)) *prop {
+	t.Helper()
+	q := *p
+	env := p.env
+	tweak(&env)
+	q.serve(t, env)
+	return &q
 }
 
 // idle and life are the configured timeouts.
@@ -205,29 +232,58 @@ func (d *device) clone(t testing.TB) *device {
 	return c
 }
 
+// response is what one request of a device got back.
+type response struct {
+	reply
+	status int
+	body   []byte
+	// cookies are the Set-Cookie headers for the session cookie.
+	cookies []sentCookie
+}
+
+// sentCookie is one Set-Cookie header, parsed and as sent.
+type sentCookie struct {
+	*http.Cookie
+	line string
+}
+
 // do sends a request and decodes the app's reply.
 func (d *device) do(t testing.TB, method, path string) (reply, int) {
 	t.Helper()
+	res := d.send(t, method, path)
+	return res.reply, res.status
+}
+
+// send sends a request and returns all it got back.
+func (d *device) send(t testing.TB, method, path string) response {
+	t.Helper()
 	req, err := http.NewRequest(method, d.p.ts.URL+path, nil)
 	if err != nil {
-		t.Fatalf("conformance: %s %s: %v", method, path, err)
+		t.Fatalf("conformance: %s %.80s: %v", method, path, err)
 	}
 	req.Header.Set("User-Agent", d.ua)
 	res, err := d.c.Do(req)
 	if err != nil {
-		t.Fatalf("conformance: %s %s: %v (did the handler panic?)", method, path, err)
+		t.Fatalf("conformance: %s %.80s: %v (did the handler panic?)", method, path, err)
 	}
 	defer res.Body.Close()
-	body, _ := io.ReadAll(res.Body)
-	var r reply
-	if err := json.Unmarshal(body, &r); err != nil {
+	out := response{status: res.StatusCode}
+	out.body, _ = io.ReadAll(res.Body)
+	if err := json.Unmarshal(out.body, &out.reply); err != nil {
 		if res.StatusCode == http.StatusOK {
-			t.Fatalf("conformance: %s %s: status 200, body %.200q is not the app's reply", method, path, body)
+			t.Fatalf("conformance: %s %.80s: status 200, body %.200q is not the app's reply", method, path, out.body)
 		}
 		// An error page of the framework's own making.
-		r = reply{Err: string(body)}
+		out.reply = reply{Err: string(out.body)}
 	}
-	return r, res.StatusCode
+	for _, line := range res.Header.Values("Set-Cookie") {
+		for _, c := range (&http.Response{Header: http.Header{"Set-Cookie": {line}}}).Cookies() {
+			if c.Name == d.p.ad.CookieName {
+				out.cookies = append(out.cookies, sentCookie{c, line})
+			}
+		}
+	}
+	return out
 }
 
 // must sends a request that has to succeed.
