@@ -72,19 +72,17 @@ import (
 //	                            seed (REDISESSION_MODEL_SEED replays it, REDISESSION_MODEL_SEEDS sets
 //	                            how many run, 3 by default)
 //
-// A harness whose adapter supports more than the string layout says so by
-// implementing Layouts; Run then runs every property once per layout, named
-// "<layout>/<property>".
+// A Harness that is a Layouter runs every property once per layout it
+// names, as "<layout>/<property>".
 //
 // Run uses the Redis that internal/redistest chooses: an embedded miniredis,
-// the server at REDIS_ADDR, or the Cluster at REDIS_CLUSTER_ADDRS. On
-// miniredis time moves with its clock (IdleTimeout 30m, Lifetime 2h); on a
-// real server it passes for real, with IdleTimeout 2s and Lifetime 5s.
+// the server at REDIS_ADDR, the Cluster at REDIS_CLUSTER_ADDRS, or the
+// primary the Sentinels at REDIS_SENTINEL_ADDRS name; a Harness that is a
+// ClientMaker builds the clients to it. On miniredis time moves with its
+// clock (IdleTimeout 30m, Lifetime 2h); on a real server it passes for
+// real, with IdleTimeout 2s and Lifetime 5s.
 func Run(t *testing.T, h Harness) {
-	layouts := []core.Layout{core.LayoutString}
-	if lh, ok := h.(interface{ Layouts() []core.Layout }); ok {
-		layouts = lh.Layouts()
-	}
+	layouts := layoutsOf(h)
 	for _, layout := range layouts {
 		layout := layout
 		for _, c := range properties {
@@ -99,6 +97,14 @@ func Run(t *testing.T, h Harness) {
 			})
 		}
 	}
+}
+
+// layoutsOf returns the layouts h's adapter supports.
+func layoutsOf(h Harness) []core.Layout {
+	if lh, ok := h.(Layouter); ok {
+		return lh.Layouts()
+	}
+	return []core.Layout{core.LayoutString}
 }
 
 // property is one entry of the contract: its subtest's name, the line Run's
@@ -148,11 +154,23 @@ func open(t testing.TB, h Harness, layout core.Layout, tweak func(*core.Options)
 	return p
 }
 
-// newClient returns a client to the property's Redis, with hook added if
-// not nil.
+// newClient returns a client to the property's Redis, built by the harness
+// if it is a ClientMaker, with hook added if not nil.
 func (p *prop) newClient(t testing.TB, hook redis.Hook) redis.UniversalClient {
 	t.Helper()
-	return p.srv.NewClient(t, hook)
+	cm, ok := p.h.(ClientMaker)
+	if !ok {
+		return p.srv.NewClient(t, hook)
+	}
+	c := cm.NewClient(t, p.srv.Options())
+	if c == nil {
+		t.Fatalf("conformance: the harness's NewClient returned nil")
+	}
+	if hook != nil {
+		c.AddHook(hook)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	return c
 }
 
 // serve opens the harness's adapter with env and serves it over HTTPS.

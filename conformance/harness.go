@@ -25,13 +25,35 @@ type Harness interface {
 	Open(t testing.TB, env Env, app App) Adapter
 }
 
-// A harness may also implement
+// Layouter is a Harness whose adapter supports more storage layouts than
+// the string layout (core.LayoutString, all a harness gets that does not
+// implement it). Run then runs every property once per layout, named
+// "<layout>/<property>", passing the layout in Env.Options.Layout.
+type Layouter interface {
+	Harness
+	// Layouts names the layouts the adapter supports.
+	Layouts() []core.Layout
+}
+
+// ClientMaker is a Harness that builds the Redis clients the suite runs
+// on, as the adapter's users would build them: with options of its own
+// (timeouts, ContextTimeoutEnabled, TLS, a user), another client type, or
+// hooks. Run and FuzzStoredBytes then call NewClient for every client they
+// would otherwise build themselves.
 //
-//	Layouts() []core.Layout
-//
-// to name the storage layouts its adapter supports (the string layout only,
-// if it does not); the suite then runs every property under each, passing
-// the layout in Env.Options.Layout.
+// The server stays the suite's choice (an embedded miniredis, REDIS_ADDR,
+// REDIS_CLUSTER_ADDRS or REDIS_SENTINEL_ADDRS), and NewClient must reach
+// the one opts name: each property still runs under a key prefix of its
+// own, whose keys the suite deletes when the property ends, and on
+// miniredis the suite moves that server's clock.
+type ClientMaker interface {
+	Harness
+	// NewClient returns a new client to the Redis opts describe. The suite
+	// asks for two per property: the adapter's (Env.Client), to which it
+	// adds a hook that counts round trips and commands, and one it inspects
+	// Redis with. It closes each when t ends.
+	NewClient(t testing.TB, opts *redis.UniversalOptions) redis.UniversalClient
+}
 
 // Env is what the suite gives a harness for one property.
 type Env struct {
@@ -71,8 +93,10 @@ type App func(s Session, r *http.Request) Response
 // Response is what an App answers; the harness writes it after saving the
 // session.
 type Response struct {
+	// Status is the HTTP status code.
 	Status int
-	Body   []byte
+	// Body is the response body (JSON).
+	Body []byte
 }
 
 // Session is the adapter's per-request view of its session, in the words of

@@ -31,6 +31,8 @@ type harness struct{}
 // Layouts: the adapter supports both of core's layouts.
 func (harness) Layouts() []core.Layout { return []core.Layout{core.LayoutString, core.LayoutHash} }
 
+var _ conformance.Layouter = harness{}
+
 func (harness) Open(t testing.TB, env conformance.Env, app conformance.App) conformance.Adapter {
 	store := ginredis.NewStoreWithOptions(env.Client, gorillaredis.Options{Core: env.Options}, testKeys...)
 	r := gin.New()

@@ -22,6 +22,8 @@ type harness struct{}
 // Layouts: the adapter supports both of core's layouts.
 func (harness) Layouts() []core.Layout { return []core.Layout{core.LayoutString, core.LayoutHash} }
 
+var _ conformance.Layouter = harness{}
+
 const cookieName = "session"
 
 var testKeys = [][]byte{[]byte("0123456789abcdef0123456789abcdef"), []byte("fedcba9876543210")}

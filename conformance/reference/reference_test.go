@@ -20,6 +20,8 @@ type harness struct{}
 // Layouts: the reference adapter supports both.
 func (harness) Layouts() []core.Layout { return []core.Layout{core.LayoutString, core.LayoutHash} }
 
+var _ conformance.Layouter = harness{}
+
 func (harness) Open(t testing.TB, env conformance.Env, app conformance.App) conformance.Adapter {
 	store := reference.New(core.New(env.Client, env.Options))
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
