@@ -25,6 +25,17 @@ import (
 //	Security/NoAdoption         an unknown well-formed token is never adopted: the write mints a new one
 //	Security/ListShowsNoToken   the device list carries handles, never a cookie value
 //	Security/NoTokenAtRest      no Redis key name contains a cookie value
+//	Cookie/Prefix               a cookie named "__Host-…" or "__Secure-…" (in any case) is sent as its
+//	                            prefix requires (Secure; for "__Host-", Path=/ and no Domain), HttpOnly
+//	                            and SameSite=Lax, logout's too: it round-trips through a cookie jar, and
+//	                            logout expires it
+//	Cookie/PrefixEnforced       configured against its prefix (Secure off, another Path, a Domain), a
+//	                            prefixed cookie is still sent as its prefix requires, or the adapter
+//	                            refuses the configuration (Adapter.CookieRefused); a cookie without a
+//	                            prefix is sent as configured
+//	Cookie/Size                 the cookie carries only the token: its Set-Cookie, attributes included,
+//	                            fits in 4096 bytes and grows by no more than a few bytes with 10 KiB in
+//	                            the session
 //	Expiry/Idle                 a session unused for IdleTimeout is gone; the client gets a fresh one
 //	Expiry/Sliding              a read-only request moves the expiry to now+IdleTimeout
 //	Expiry/AbsoluteCap          a session in constant use ends at its Lifetime; its TTL never passes it
@@ -150,7 +161,7 @@ func open(t testing.TB, h Harness, layout core.Layout, tweak func(*core.Options)
 	}
 	p.raw = p.newClient(t, nil)
 	p.store = core.New(p.raw, p.opts)
-	p.serve(t, Env{Client: p.newClient(t, p.count), Options: p.opts})
+	p.serve(t, Env{Client: p.newClient(t, p.count), Options: p.opts, CookieName: "session"})
 	return p
 }
 
@@ -181,6 +192,12 @@ func (p *prop) serve(t testing.TB, env Env) {
 	if p.ad.Handler == nil || p.ad.CookieName == "" || p.ad.Cookie == nil {
 		t.Fatalf("conformance: harness returned an Adapter without Handler, CookieName or Cookie")
 	}
+	if p.ad.CookieName != env.CookieName {
+		t.Fatalf("conformance: asked for a cookie named %q, the harness opened one named %q", env.CookieName, p.ad.CookieName)
+	}
+	if p.ad.CookieRefused != nil && !env.LooseCookie {
+		t.Fatalf("conformance: the adapter refused its cookie %q as the harness configures it: %v", p.ad.CookieName, p.ad.CookieRefused)
+	}
 	if p.ad.ReadRoundTrips == 0 {
 		p.ad.ReadRoundTrips = 1
 	}
@@ -189,7 +206,8 @@ func (p *prop) serve(t testing.TB, env Env) {
 }
 
 // with returns p's world (its Redis, options and counter) served by
-// another adapter, which the harness opens with p's Env changed by tweak.
+// another adapter, which the harness opens with p's Env changed by tweak:
+// another cookie, or a Redis that is down.
 func (p *prop) with(t testing.TB, tweak func(*Env)) *prop {
 	t.Helper()
 	q := *p

@@ -10,18 +10,20 @@ import (
 )
 
 // Harness is what an adapter's test provides: how to serve an app through
-// the adapter. The suite calls Open once per property, each time with a fresh
-// Env, and drives the handler over HTTPS with one cookie jar per device.
+// the adapter. The suite calls Open once per property (some properties open
+// more than one adapter), each time with a fresh Env, and drives the handler
+// over HTTPS with one cookie jar per device.
 type Harness interface {
 	// Open builds the adapter's store over env.Client, configured with
-	// env.Options (prefix, timeouts, clock, size limit, user key), and returns
-	// an Adapter whose Handler serves app: for every request it loads the
-	// session the framework's way (before calling app: a framework that
-	// loads lazily, like gin, must be made to load first, or the
-	// NoResurrection properties hold a request that has not loaded its
-	// session yet), calls app with a Session view of it, saves
-	// the session the framework's way (with the framework's default cookie
-	// options), and only then writes app's Response.
+	// env.Options (prefix, timeouts, clock, size limit, user key) and the
+	// cookie env asks for (CookieName, LooseCookie), and returns an Adapter
+	// whose Handler serves app: for every request it loads the session the
+	// framework's way (before calling app: a framework that loads lazily,
+	// like gin, must be made to load first, or the NoResurrection
+	// properties hold a request that has not loaded its session yet), calls
+	// app with a Session view of it, saves the session the framework's way
+	// (with the framework's default cookie options), and only then writes
+	// app's Response.
 	Open(t testing.TB, env Env, app App) Adapter
 }
 
@@ -55,7 +57,7 @@ type ClientMaker interface {
 	NewClient(t testing.TB, opts *redis.UniversalOptions) redis.UniversalClient
 }
 
-// Env is what the suite gives a harness for one property.
+// Env is what the suite gives a harness for one adapter.
 type Env struct {
 	// Client is the Redis to build the store on. The suite counts its
 	// round trips.
@@ -63,19 +65,40 @@ type Env struct {
 	// Options are the core options to build the store with. Prefix and Now
 	// must be honoured: they isolate the property and move its clock.
 	Options core.Options
+	// CookieName is the name the session cookie must have: "session", or
+	// the "__Host-…" and "__Secure-…" names the Cookie properties ask for.
+	// The cookie's other attributes stay as the harness configures them for
+	// production use (for scs, with Cookie.Secure set), unless LooseCookie
+	// is set.
+	CookieName string
+	// LooseCookie asks the harness to configure the session cookie against
+	// CookieName's prefix, as an app might by mistake: Secure off, Path
+	// "/app", Domain "example.com", the other attributes as usual. An
+	// adapter that writes the cookie itself still sends a "__Host-" or
+	// "__Secure-" cookie with the attributes its prefix requires, and any
+	// other cookie as configured; one whose framework writes the cookie
+	// reports what its startup check says in Adapter.CookieRefused.
+	LooseCookie bool
 }
 
 // Adapter is a store opened by a harness.
 type Adapter struct {
 	// Handler serves the app.
 	Handler http.Handler
-	// CookieName is the name of the session cookie.
+	// CookieName is the name of the session cookie: Env.CookieName.
 	CookieName string
 	// Cookie returns the cookie value that presents token to the store, as
 	// the adapter itself would write it (signed, for a signed cookie). The
 	// suite uses it to present tokens of its choosing: unknown, malformed,
 	// or pointing at data it planted.
 	Cookie func(token string) string
+	// CookieRefused is, for an adapter whose framework writes the session
+	// cookie itself so that the store cannot correct it (scs), the error
+	// the adapter's startup check returns for the cookie as configured
+	// (scsredis.CheckCookie): non-nil when browsers would refuse the cookie,
+	// so that the app does not start with it. nil for an adapter that
+	// corrects the cookie it sends, and for a cookie browsers keep.
+	CookieRefused error
 	// ReadRoundTrips is the round trips a request costs that only reads a
 	// live session; 0 means 1.
 	ReadRoundTrips int

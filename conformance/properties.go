@@ -31,6 +31,17 @@ var properties = []property{
 		spec: "the device list carries handles, never a cookie value"},
 	{name: "Security/NoTokenAtRest", run: noTokenAtRest,
 		spec: "no Redis key name contains a cookie value"},
+	{name: "Cookie/Prefix", run: cookiePrefix,
+		spec: `a cookie named "__Host-…" or "__Secure-…" (in any case) is sent as its prefix requires ` +
+			`(Secure; for "__Host-", Path=/ and no Domain), HttpOnly and SameSite=Lax, logout's too: ` +
+			`it round-trips through a cookie jar, and logout expires it`},
+	{name: "Cookie/PrefixEnforced", run: cookiePrefixEnforced,
+		spec: "configured against its prefix (Secure off, another Path, a Domain), a prefixed cookie is " +
+			"still sent as its prefix requires, or the adapter refuses the configuration " +
+			"(Adapter.CookieRefused); a cookie without a prefix is sent as configured"},
+	{name: "Cookie/Size", run: cookieSize,
+		spec: "the cookie carries only the token: its Set-Cookie, attributes included, fits in 4096 " +
+			"bytes and grows by no more than a few bytes with 10 KiB in the session"},
 	{name: "Expiry/Idle", run: expiryIdle,
 		spec: "a session unused for IdleTimeout is gone; the client gets a fresh one"},
 	{name: "Expiry/Sliding", run: expirySliding,

@@ -35,8 +35,13 @@ var _ conformance.Layouter = harness{}
 
 func (harness) Open(t testing.TB, env conformance.Env, app conformance.App) conformance.Adapter {
 	store := ginredis.NewStoreWithOptions(env.Client, gorillaredis.Options{Core: env.Options}, testKeys...)
+	name := env.CookieName
+	if env.LooseCookie {
+		store.Options(sessions.Options{Path: "/app", Domain: "example.com", MaxAge: int(env.Options.Lifetime.Seconds())})
+		store.Gorilla().Options.Secure = false
+	}
 	r := gin.New()
-	r.Use(sessions.Sessions(cookieName, store))
+	r.Use(sessions.Sessions(name, store))
 	r.Any("/*path", func(c *gin.Context) {
 		s := sessions.Default(c)
 		// gin loads a session on its first use; the suite's contract is that
@@ -51,9 +56,9 @@ func (harness) Open(t testing.TB, env conformance.Env, app conformance.App) conf
 	})
 	return conformance.Adapter{
 		Handler:    r,
-		CookieName: cookieName,
+		CookieName: name,
 		Cookie: func(token string) string {
-			v, err := store.Gorilla().CookieValue(cookieName, token)
+			v, err := store.Gorilla().CookieValue(name, token)
 			if err != nil {
 				t.Fatalf("sign %q: %v", token, err)
 			}

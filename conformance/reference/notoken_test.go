@@ -38,3 +38,8 @@ func TestErrorsNameNoToken(t *testing.T) {
 		redistest.NoSecret(t, "Destroy, Redis down", err.Error(), token)
 	}
 }
+
+func newStore(t *testing.T) *reference.Store {
+	srv := redistest.Start(t)
+	return reference.New(core.New(srv.NewClient(t, nil), core.Options{Prefix: srv.Prefix}))
+}

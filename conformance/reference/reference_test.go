@@ -24,6 +24,10 @@ var _ conformance.Layouter = harness{}
 
 func (harness) Open(t testing.TB, env conformance.Env, app conformance.App) conformance.Adapter {
 	store := reference.New(core.New(env.Client, env.Options))
+	store.Cookie.Name = env.CookieName
+	if env.LooseCookie {
+		store.Cookie.Secure, store.Cookie.Path, store.Cookie.Domain = false, "/app", "example.com"
+	}
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		x := store.Load(r)
 		res := app(view{x, store, r}, r)
