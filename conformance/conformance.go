@@ -25,6 +25,10 @@ import (
 //	Security/NoAdoption         an unknown well-formed token is never adopted: the write mints a new one
 //	Security/ListShowsNoToken   the device list carries handles, never a cookie value
 //	Security/NoTokenAtRest      no Redis key name contains a cookie value
+//	Security/ErrorsNameNoToken  no response body and nothing the standard logger prints holds a token or
+//	                            a cookie value: with Redis down or refusing writes (where a write
+//	                            answers an error), over garbage or the wrong type under a session key,
+//	                            and in a save too large
 //	Cookie/Prefix               a cookie named "__Host-…" or "__Secure-…" (in any case) is sent as its
 //	                            prefix requires (Secure; for "__Host-", Path=/ and no Domain), HttpOnly
 //	                            and SameSite=Lax, logout's too: it round-trips through a cookie jar, and

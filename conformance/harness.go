@@ -23,7 +23,9 @@ type Harness interface {
 	// properties hold a request that has not loaded its session yet), calls
 	// app with a Session view of it, saves the session the framework's way
 	// (with the framework's default cookie options), and only then writes
-	// app's Response.
+	// app's Response. A load or save that fails is answered with status 500
+	// and a body that carries the error's text (http.Error(w, err.Error(),
+	// 500) will do): Security/ErrorsNameNoToken reads it.
 	Open(t testing.TB, env Env, app App) Adapter
 }
 
@@ -51,9 +53,10 @@ type Layouter interface {
 type ClientMaker interface {
 	Harness
 	// NewClient returns a new client to the Redis opts describe. The suite
-	// asks for two per property: the adapter's (Env.Client), to which it
-	// adds a hook that counts round trips and commands, and one it inspects
-	// Redis with. It closes each when t ends.
+	// asks for one for every client it needs: the adapter's (Env.Client), to
+	// which it adds a hook that counts round trips and commands, one it
+	// inspects Redis with, and for Security/ErrorsNameNoToken one to which
+	// it adds a hook that refuses writes. It closes each when t ends.
 	NewClient(t testing.TB, opts *redis.UniversalOptions) redis.UniversalClient
 }
 
@@ -92,6 +95,11 @@ type Adapter struct {
 	// suite uses it to present tokens of its choosing: unknown, malformed,
 	// or pointing at data it planted.
 	Cookie func(token string) string
+	// Token is Cookie's inverse: the token a cookie value presents to the
+	// store, false if it presents none (a signature that does not hold, or
+	// has expired). Security/ErrorsNameNoToken uses it to know the token
+	// behind a session's cookie; nil means the cookie is the bare token.
+	Token func(value string) (token string, ok bool)
 	// CookieRefused is, for an adapter whose framework writes the session
 	// cookie itself so that the store cannot correct it (scs), the error
 	// the adapter's startup check returns for the cookie as configured

@@ -31,6 +31,10 @@ var properties = []property{
 		spec: "the device list carries handles, never a cookie value"},
 	{name: "Security/NoTokenAtRest", run: noTokenAtRest,
 		spec: "no Redis key name contains a cookie value"},
+	{name: "Security/ErrorsNameNoToken", options: func(o *core.Options) { o.MaxRecordSize = 2048 }, run: errorsNameNoToken,
+		spec: "no response body and nothing the standard logger prints holds a token or a cookie value: " +
+			"with Redis down or refusing writes (where a write answers an error), over garbage or the " +
+			"wrong type under a session key, and in a save too large"},
 	{name: "Cookie/Prefix", run: cookiePrefix,
 		spec: `a cookie named "__Host-…" or "__Secure-…" (in any case) is sent as its prefix requires ` +
 			`(Secure; for "__Host-", Path=/ and no Domain), HttpOnly and SameSite=Lax, logout's too: ` +

@@ -49,7 +49,7 @@ func (harness) Open(t testing.TB, env conformance.Env, app conformance.App) conf
 		_ = s.ID()
 		res := app(view{c, s, store}, c.Request)
 		if err := s.Save(); err != nil {
-			c.Data(http.StatusInternalServerError, "application/json", []byte(`{"err":"save failed"}`))
+			c.String(http.StatusInternalServerError, "%s", err)
 			return
 		}
 		c.Data(res.Status, "application/json", res.Body)
@@ -63,6 +63,10 @@ func (harness) Open(t testing.TB, env conformance.Env, app conformance.App) conf
 				t.Fatalf("sign %q: %v", token, err)
 			}
 			return v
+		},
+		Token: func(value string) (string, bool) {
+			var token string
+			return token, decode(store, name, value, &token) == nil
 		},
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"testing"
 
+	"github.com/gorilla/securecookie"
 	"github.com/gorilla/sessions"
 
 	"github.com/redisession/redisession/conformance"
@@ -37,12 +38,12 @@ func (harness) Open(t testing.TB, env conformance.Env, app conformance.App) conf
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		session, err := store.Get(r, name)
 		if err != nil {
-			http.Error(w, `{"err":"load failed"}`, http.StatusInternalServerError)
+			http.Error(w, err.Error(), http.StatusInternalServerError)
 			return
 		}
 		res := app(view{session, store, r}, r)
 		if err := session.Save(r, w); err != nil {
-			http.Error(w, `{"err":"save failed"}`, http.StatusInternalServerError)
+			http.Error(w, err.Error(), http.StatusInternalServerError)
 			return
 		}
 		w.WriteHeader(res.Status)
@@ -57,6 +58,10 @@ func (harness) Open(t testing.TB, env conformance.Env, app conformance.App) conf
 				t.Fatalf("sign %q: %v", token, err)
 			}
 			return v
+		},
+		Token: func(value string) (string, bool) {
+			var token string
+			return token, securecookie.DecodeMulti(name, value, &token, store.Codecs...) == nil
 		},
 	}
 }

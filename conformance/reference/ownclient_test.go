@@ -54,7 +54,8 @@ func (o *ownClient) Open(t testing.TB, env conformance.Env, app conformance.App)
 	o.mu.Lock()
 	ours := o.built[env.Client]
 	o.mu.Unlock()
-	if !ours {
+	// A Redis that is down is the suite's own (Security/ErrorsNameNoToken).
+	if !ours && env.Client.Ping(context.Background()).Err() == nil {
 		t.Errorf("Env.Client is not a client the harness built")
 	}
 	return o.h.Open(t, env, app)

@@ -32,7 +32,7 @@ func (harness) Open(t testing.TB, env conformance.Env, app conformance.App) conf
 		x := store.Load(r)
 		res := app(view{x, store, r}, r)
 		if err := store.Save(w, r, x); err != nil {
-			http.Error(w, `{"err":"save failed"}`, http.StatusInternalServerError)
+			http.Error(w, err.Error(), http.StatusInternalServerError)
 			return
 		}
 		w.WriteHeader(res.Status)
