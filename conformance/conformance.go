@@ -67,7 +67,8 @@ import (
 //	                            write the old token back
 //	Limits/Size                 an oversized save is refused and the stored session is unchanged
 //	Limits/MalformedStoredData  garbage, a wrong type or an oversized value under a session key is a
-//	                            miss or an error, never a panic, and is left untouched
+//	                            miss or an error, never a panic, and is left untouched (FuzzStoredBytes
+//	                            tries any bytes)
 //	RoundTrips/Read             a read-only request costs Adapter.ReadRoundTrips and writes nothing
 //	RoundTrips/Login            a login from a new client costs one round trip (two on Cluster)
 //	Concurrency/OneSession      concurrent reads and writes of one session fail none (use -race)

@@ -98,7 +98,8 @@ type Adapter struct {
 	// Token is Cookie's inverse: the token a cookie value presents to the
 	// store, false if it presents none (a signature that does not hold, or
 	// has expired). Security/ErrorsNameNoToken uses it to know the token
-	// behind a session's cookie; nil means the cookie is the bare token.
+	// behind a session's cookie, FuzzCookie to know which values present
+	// one; nil means the cookie is the bare token.
 	Token func(value string) (token string, ok bool)
 	// CookieRefused is, for an adapter whose framework writes the session
 	// cookie itself so that the store cannot correct it (scs), the error

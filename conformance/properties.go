@@ -85,7 +85,7 @@ var properties = []property{
 		spec: "an oversized save is refused and the stored session is unchanged"},
 	{name: "Limits/MalformedStoredData", options: func(o *core.Options) { o.MaxRecordSize = 2048 }, run: malformedStoredData,
 		spec: "garbage, a wrong type or an oversized value under a session key is a miss or an error, " +
-			"never a panic, and is left untouched"},
+			"never a panic, and is left untouched (FuzzStoredBytes tries any bytes)"},
 	{name: "RoundTrips/Read", run: roundTripsRead,
 		spec: "a read-only request costs Adapter.ReadRoundTrips and writes nothing"},
 	{name: "RoundTrips/Login", run: roundTripsLogin,
