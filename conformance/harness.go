@@ -42,8 +42,8 @@ type Layouter interface {
 // ClientMaker is a Harness that builds the Redis clients the suite runs
 // on, as the adapter's users would build them: with options of its own
 // (timeouts, ContextTimeoutEnabled, TLS, a user), another client type, or
-// hooks. Run and FuzzStoredBytes then call NewClient for every client they
-// would otherwise build themselves.
+// hooks. Run, FuzzStoredBytes and FuzzCookie then call NewClient for every
+// client they would otherwise build themselves.
 //
 // The server stays the suite's choice (an embedded miniredis, REDIS_ADDR,
 // REDIS_CLUSTER_ADDRS or REDIS_SENTINEL_ADDRS), and NewClient must reach
