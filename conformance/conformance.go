@@ -19,64 +19,86 @@ import (
 // Run checks that the adapter h opens behaves as every redisession store
 // must, one named subtest per property (run in parallel):
 //
-//	Token/Fresh                  a first write mints a session whose key has a TTL within IdleTimeout
-//	Token/Unique                 two clients get two sessions
-//	Security/MalformedToken      a cookie that is not a well-formed token causes no read from Redis
-//	Security/NoAdoption          an unknown well-formed token is never adopted: the write mints a new one
-//	Security/ListShowsNoToken    the device list carries handles, never a cookie value
-//	Security/NoTokenAtRest       no Redis key name contains a cookie value
-//	Expiry/Idle                  a session unused for IdleTimeout is gone; the client gets a fresh one
-//	Expiry/Sliding               a read-only request moves the expiry to now+IdleTimeout
-//	Expiry/AbsoluteCap           a session in constant use ends at its Lifetime; its TTL never passes it
-//	Expiry/EveryKeyHasTTL        after a mixed workload, every key has a TTL, the index's ≥ its latest member
-//	Renew                        new token, same data; the old token is dead, in Redis and in the index
-//	Logout                       the key and the index entry (bookkeeping too) are gone; the old cookie is worthless
-//	Index/List                   the user's sessions with device facts, this one among them
-//	Index/PruneStale             a listing drops entries past their deadline, naming another user's
-//	                             session or (one node) without one; on Cluster it keeps an entry
-//	                             whose session may still be on its way
-//	Index/RevokeOne              one device ends another; the other is logged out on its next request
-//	Index/RevokeForeign          another user's session cannot be revoked, by its handle or through
-//	                             an entry left in this user's index
-//	Index/RevokeOthers           "log out everywhere else"
-//	Index/RevokeAll              an admin ends every session of a user, and only that user's
-//	NoResurrection/*             a request in flight when its session is revoked, logged out or
-//	                             renewed cannot write it back
-//	Limits/Size                  an oversized save is refused and the stored session is unchanged
-//	Limits/MalformedStoredData   garbage, a wrong type or an oversized value under a session key
-//	                             is a miss or an error, never a panic, and is left untouched
-//	RoundTrips/Read              a read-only request costs Adapter.ReadRoundTrips and writes nothing
-//	RoundTrips/Login             a login from a new client costs one round trip (two on Cluster)
-//	Concurrency/OneSession       concurrent reads and writes of one session fail none (use -race)
-//	Concurrency/OneUser          concurrent logins of one user lose no index entry
-//	Concurrency/Writers          two requests of one session change different values at once: in the
-//	                             hash layout both changes survive; in the string layout the last
-//	                             writer wins, as documented
-//	Revocation/RenewRace         a renewal racing a revoke-all of its user never survives it, under its
-//	                             old token or its new one (REDISESSION_ROUNDS rounds, 50 by default)
-//	Revocation/LoginRace         a login racing a revoke-all of its user either dies or is in its index,
-//	                             so the next revoke ends it
-//	Revocation/Model             random interleavings of every operation from several devices of a
-//	                             few users, with clock moves, checked against a model after each
-//	                             step: nothing alive that a revoke, logout or expiry ended (old
-//	                             tokens included), nothing ended that no revoke touched, every live
-//	                             bound session in its index, every key with a TTL. Seeded; a failure
-//	                             prints its seed (REDISESSION_MODEL_SEED replays it,
-//	                             REDISESSION_MODEL_SEEDS sets how many run, 3 by default)
+//	Token/Fresh                 a first write mints a session whose key has a TTL within IdleTimeout
+//	Token/Unique                two clients get two sessions
+//	Security/MalformedToken     a cookie that is not a well-formed token causes no read from Redis
+//	Security/NoAdoption         an unknown well-formed token is never adopted: the write mints a new one
+//	Security/ListShowsNoToken   the device list carries handles, never a cookie value
+//	Security/NoTokenAtRest      no Redis key name contains a cookie value
+//	Security/ErrorsNameNoToken  no response body and nothing the standard logger prints holds a token or
+//	                            a cookie value: with Redis down or refusing writes (where a write
+//	                            answers an error), over garbage or the wrong type under a session key,
+//	                            and in a save too large
+//	Cookie/Prefix               a cookie named "__Host-…" or "__Secure-…" (in any case) is sent as its
+//	                            prefix requires (Secure; for "__Host-", Path=/ and no Domain), HttpOnly
+//	                            and SameSite=Lax, logout's too: it round-trips through a cookie jar, and
+//	                            logout expires it
+//	Cookie/PrefixEnforced       configured against its prefix (Secure off, another Path, a Domain), a
+//	                            prefixed cookie is still sent as its prefix requires, or the adapter
+//	                            refuses the configuration (Adapter.CookieRefused); a cookie without a
+//	                            prefix is sent as configured
+//	Cookie/Size                 the cookie carries only the token: its Set-Cookie, attributes included,
+//	                            fits in 4096 bytes and grows by no more than a few bytes with 10 KiB in
+//	                            the session
+//	Expiry/Idle                 a session unused for IdleTimeout is gone; the client gets a fresh one
+//	Expiry/Sliding              a read-only request moves the expiry to now+IdleTimeout
+//	Expiry/AbsoluteCap          a session in constant use ends at its Lifetime; its TTL never passes it
+//	Expiry/EveryKeyHasTTL       after a mixed workload, every key has a TTL, the index's ≥ its latest
+//	                            member
+//	Renew                       new token, same data; the old token is dead, in Redis and in the index
+//	Logout                      the key and the index entry (bookkeeping too) are gone; the old cookie
+//	                            is worthless
+//	Index/List                  the user's sessions with device facts, this one among them
+//	Index/PruneStale            a listing drops entries past their deadline, naming another user's
+//	                            session or (one node) without one; on Cluster it keeps an entry whose
+//	                            session may still be on its way
+//	Index/RevokeOne             one device ends another; the other is logged out on its next request
+//	Index/RevokeForeign         another user's session cannot be revoked, by its handle or through an
+//	                            entry left in this user's index
+//	Index/RevokeOthers          "log out everywhere else"
+//	Index/RevokeAll             an admin ends every session of a user, and only that user's
+//	NoResurrection/RevokeAll    a request in flight when its user's sessions are revoked cannot write
+//	                            its session back
+//	NoResurrection/RevokeOne    a request in flight when another device revokes its session cannot write
+//	                            it back
+//	NoResurrection/Logout       a request in flight when its session is logged out in another tab cannot
+//	                            write it back
+//	NoResurrection/Renew        a request in flight when its session is renewed in another tab cannot
+//	                            write the old token back
+//	Limits/Size                 an oversized save is refused and the stored session is unchanged
+//	Limits/MalformedStoredData  garbage, a wrong type or an oversized value under a session key is a
+//	                            miss or an error, never a panic, and is left untouched (FuzzStoredBytes
+//	                            tries any bytes)
+//	RoundTrips/Read             a read-only request costs Adapter.ReadRoundTrips and writes nothing
+//	RoundTrips/Login            a login from a new client costs one round trip (two on Cluster)
+//	Concurrency/OneSession      concurrent reads and writes of one session fail none (use -race)
+//	Concurrency/OneUser         concurrent logins of one user lose no index entry
+//	Concurrency/Writers         two requests of one session change different values at once: in the hash
+//	                            layout both changes survive; in the string layout the last writer wins,
+//	                            as documented
+//	Revocation/RenewRace        a renewal racing a revoke-all of its user never survives it, under its
+//	                            old token or its new one (REDISESSION_ROUNDS rounds, 50 by default)
+//	Revocation/LoginRace        a login racing a revoke-all of its user either dies or is in its index,
+//	                            so the next revoke ends it
+//	Revocation/Model            random interleavings of every operation from several devices of a few
+//	                            users, with clock moves, checked against a model after each step:
+//	                            nothing alive that a revoke, logout or expiry ended (old tokens
+//	                            included), nothing ended that no revoke touched, every live bound
+//	                            session in its index, every key with a TTL. Seeded; a failure prints its
+//	                            seed (REDISESSION_MODEL_SEED replays it, REDISESSION_MODEL_SEEDS sets
+//	                            how many run, 3 by default)
 //
-// A harness whose adapter supports more than the string layout says so by
-// implementing Layouts; Run then runs every property once per layout, named
-// "<layout>/<property>".
+// A Harness that is a Layouter runs every property once per layout it
+// names, as "<layout>/<property>".
 //
 // Run uses the Redis that internal/redistest chooses: an embedded miniredis,
-// the server at REDIS_ADDR, or the Cluster at REDIS_CLUSTER_ADDRS. On
-// miniredis time moves with its clock (IdleTimeout 30m, Lifetime 2h); on a
-// real server it passes for real, with IdleTimeout 2s and Lifetime 5s.
+// the server at REDIS_ADDR, the Cluster at REDIS_CLUSTER_ADDRS, or the
+// primary the Sentinels at REDIS_SENTINEL_ADDRS name; a Harness that is a
+// ClientMaker builds the clients to it. On miniredis time moves with its
+// clock (IdleTimeout 30m, Lifetime 2h); on a real server it passes for
+// real, with IdleTimeout 2s and Lifetime 5s.
 func Run(t *testing.T, h Harness) {
-	layouts := []core.Layout{core.LayoutString}
-	if lh, ok := h.(interface{ Layouts() []core.Layout }); ok {
-		layouts = lh.Layouts()
-	}
+	layouts := layoutsOf(h)
 	for _, layout := range layouts {
 		layout := layout
 		for _, c := range properties {
@@ -93,28 +115,41 @@ func Run(t *testing.T, h Harness) {
 	}
 }
 
+// layoutsOf returns the layouts h's adapter supports.
+func layoutsOf(h Harness) []core.Layout {
+	if lh, ok := h.(Layouter); ok {
+		return lh.Layouts()
+	}
+	return []core.Layout{core.LayoutString}
+}
+
+// property is one entry of the contract: its subtest's name, the line Run's
+// doc gives it, the options it needs, and its check.
 type property struct {
 	name    string
+	spec    string
 	options func(*core.Options)
 	run     func(*testing.T, *prop)
 }
 
 // prop is one property's world: its Redis, its adapter, its HTTPS server.
 type prop struct {
+	h     Harness
 	srv   *redistest.Server
 	count *redistest.Counter
 	raw   redis.UniversalClient // uncounted, for inspecting Redis
 	store *core.Store           // same options as the adapter's, for key names and lists
 	opts  core.Options
+	env   Env // what the adapter was opened with
 	ad    Adapter
 	ts    *httptest.Server
-	gates gates
+	gates *gates
 }
 
-func open(t *testing.T, h Harness, layout core.Layout, tweak func(*core.Options)) *prop {
+func open(t testing.TB, h Harness, layout core.Layout, tweak func(*core.Options)) *prop {
 	t.Helper()
 	srv := redistest.Start(t)
-	p := &prop{srv: srv, count: redistest.NewCounter()}
+	p := &prop{h: h, srv: srv, count: redistest.NewCounter(), gates: &gates{}}
 	p.opts = core.Options{
 		Prefix:      srv.Prefix,
 		IdleTimeout: 30 * time.Minute,
@@ -129,18 +164,62 @@ func open(t *testing.T, h Harness, layout core.Layout, tweak func(*core.Options)
 	if tweak != nil {
 		tweak(&p.opts)
 	}
-	p.raw = srv.NewClient(t, nil)
+	p.raw = p.newClient(t, nil)
 	p.store = core.New(p.raw, p.opts)
-	p.ad = h.Open(t, Env{Client: srv.NewClient(t, p.count), Options: p.opts}, p.app)
+	p.serve(t, Env{Client: p.newClient(t, p.count), Options: p.opts, CookieName: "session"})
+	return p
+}
+
+// newClient returns a client to the property's Redis, built by the harness
+// if it is a ClientMaker, with hook added if not nil.
+func (p *prop) newClient(t testing.TB, hook redis.Hook) redis.UniversalClient {
+	t.Helper()
+	cm, ok := p.h.(ClientMaker)
+	if !ok {
+		return p.srv.NewClient(t, hook)
+	}
+	c := cm.NewClient(t, p.srv.Options())
+	if c == nil {
+		t.Fatalf("conformance: the harness's NewClient returned nil")
+	}
+	if hook != nil {
+		c.AddHook(hook)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	return c
+}
+
+// serve opens the harness's adapter with env and serves it over HTTPS.
+func (p *prop) serve(t testing.TB, env Env) {
+	t.Helper()
+	p.env = env
+	p.ad = p.h.Open(t, env, p.app)
 	if p.ad.Handler == nil || p.ad.CookieName == "" || p.ad.Cookie == nil {
 		t.Fatalf("conformance: harness returned an Adapter without Handler, CookieName or Cookie")
+	}
+	if p.ad.CookieName != env.CookieName {
+		t.Fatalf("conformance: asked for a cookie named %q, the harness opened one named %q", env.CookieName, p.ad.CookieName)
+	}
+	if p.ad.CookieRefused != nil && !env.LooseCookie {
+		t.Fatalf("conformance: the adapter refused its cookie %q as the harness configures it: %v", p.ad.CookieName, p.ad.CookieRefused)
 	}
 	if p.ad.ReadRoundTrips == 0 {
 		p.ad.ReadRoundTrips = 1
 	}
 	p.ts = httptest.NewTLSServer(p.ad.Handler)
 	t.Cleanup(p.ts.Close)
-	return p
+}
+
+// with returns p's world (its Redis, options and counter) served by
+// another adapter, which the harness opens with p's Env changed by tweak:
+// another cookie, or a Redis that is down.
+func (p *prop) with(t testing.TB, tweak func(*Env)) *prop {
+	t.Helper()
+	q := *p
+	env := p.env
+	tweak(&env)
+	q.serve(t, env)
+	return &q
 }
 
 // idle and life are the configured timeouts.
@@ -194,29 +273,58 @@ func (d *device) clone(t testing.TB) *device {
 	return c
 }
 
+// response is what one request of a device got back.
+type response struct {
+	reply
+	status int
+	body   []byte
+	// cookies are the Set-Cookie headers for the session cookie.
+	cookies []sentCookie
+}
+
+// sentCookie is one Set-Cookie header, parsed and as sent.
+type sentCookie struct {
+	*http.Cookie
+	line string
+}
+
 // do sends a request and decodes the app's reply.
 func (d *device) do(t testing.TB, method, path string) (reply, int) {
 	t.Helper()
+	res := d.send(t, method, path)
+	return res.reply, res.status
+}
+
+// send sends a request and returns all it got back.
+func (d *device) send(t testing.TB, method, path string) response {
+	t.Helper()
 	req, err := http.NewRequest(method, d.p.ts.URL+path, nil)
 	if err != nil {
-		t.Fatalf("conformance: %s %s: %v", method, path, err)
+		t.Fatalf("conformance: %s %.80s: %v", method, path, err)
 	}
 	req.Header.Set("User-Agent", d.ua)
 	res, err := d.c.Do(req)
 	if err != nil {
-		t.Fatalf("conformance: %s %s: %v (did the handler panic?)", method, path, err)
+		t.Fatalf("conformance: %s %.80s: %v (did the handler panic?)", method, path, err)
 	}
 	defer res.Body.Close()
-	body, _ := io.ReadAll(res.Body)
-	var r reply
-	if err := json.Unmarshal(body, &r); err != nil {
+	out := response{status: res.StatusCode}
+	out.body, _ = io.ReadAll(res.Body)
+	if err := json.Unmarshal(out.body, &out.reply); err != nil {
 		if res.StatusCode == http.StatusOK {
-			t.Fatalf("conformance: %s %s: status 200, body %.200q is not the app's reply", method, path, body)
+			t.Fatalf("conformance: %s %.80s: status 200, body %.200q is not the app's reply", method, path, out.body)
 		}
 		// An error page of the framework's own making.
-		r = reply{Err: string(body)}
+		out.reply = reply{Err: string(out.body)}
 	}
-	return r, res.StatusCode
+	for _, line := range res.Header.Values("Set-Cookie") {
+		for _, c := range (&http.Response{Header: http.Header{"Set-Cookie": {line}}}).Cookies() {
+			if c.Name == d.p.ad.CookieName {
+				out.cookies = append(out.cookies, sentCookie{c, line})
+			}
+		}
+	}
+	return out
 }
 
 // must sends a request that has to succeed.

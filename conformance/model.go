@@ -484,9 +484,9 @@ func renewRace(t *testing.T, p *prop) {
 			survivors++
 		}
 	}
-	t.Logf("Revocation/RenewRace: %d of %d renewals racing a revoke-all survived", survivors, rounds)
+	t.Logf("%d of %d renewals racing a revoke-all survived", survivors, rounds)
 	if survivors != 0 {
-		t.Errorf("Revocation/RenewRace: %d of %d renewals racing a revoke-all survived it", survivors, rounds)
+		t.Errorf("%d of %d renewals racing a revoke-all survived it", survivors, rounds)
 	}
 }
 
@@ -517,8 +517,8 @@ func loginRace(t *testing.T, p *prop) {
 			outside++
 		}
 	}
-	t.Logf("Revocation/LoginRace: %d of %d logins racing a revoke-all came after it; %d outside their index", survived, rounds, outside)
+	t.Logf("%d of %d logins racing a revoke-all came after it; %d outside their index", survived, rounds, outside)
 	if outside != 0 {
-		t.Errorf("Revocation/LoginRace: %d of %d logins racing a revoke-all were outside their index or outlived the next revoke", outside, rounds)
+		t.Errorf("%d of %d logins racing a revoke-all were outside their index or outlived the next revoke", outside, rounds)
 	}
 }

@@ -15,56 +15,118 @@ import (
 	"github.com/redisession/redisession/core"
 )
 
+// properties is the contract: every property Run checks, in the order of
+// Run's doc, each with the line that doc gives it (TestRunDoc keeps the two
+// in step).
 var properties = []property{
-	{name: "Token/Fresh", run: tokenFresh},
-	{name: "Token/Unique", run: tokenUnique},
-	{name: "Security/MalformedToken", run: malformedToken},
-	{name: "Security/NoAdoption", run: noAdoption},
-	{name: "Security/ListShowsNoToken", run: listShowsNoToken},
-	{name: "Security/NoTokenAtRest", run: noTokenAtRest},
-	{name: "Expiry/Idle", run: expiryIdle},
-	{name: "Expiry/Sliding", run: expirySliding},
-	{name: "Expiry/AbsoluteCap", run: expiryAbsoluteCap},
-	{name: "Expiry/EveryKeyHasTTL", run: everyKeyHasTTL},
-	{name: "Renew", run: renew},
-	{name: "Logout", run: logout},
-	{name: "Index/List", run: indexList},
-	{name: "Index/PruneStale", run: indexPruneStale},
-	{name: "Index/RevokeOne", run: revokeOne},
-	{name: "Index/RevokeForeign", run: revokeForeign},
-	{name: "Index/RevokeOthers", run: revokeOthers},
-	{name: "Index/RevokeAll", run: revokeAll},
-	{name: "NoResurrection/RevokeAll", run: noResurrection("revoke-all")},
-	{name: "NoResurrection/RevokeOne", run: noResurrection("revoke-one")},
-	{name: "NoResurrection/Logout", run: noResurrection("logout")},
-	{name: "NoResurrection/Renew", run: noResurrection("renew")},
-	{name: "Limits/Size", options: func(o *core.Options) { o.MaxRecordSize = 2048 }, run: sizeLimit},
-	{name: "Limits/MalformedStoredData", options: func(o *core.Options) { o.MaxRecordSize = 2048 }, run: malformedStoredData},
-	{name: "RoundTrips/Read", run: roundTripsRead},
-	{name: "RoundTrips/Login", run: roundTripsLogin},
-	{name: "Concurrency/OneSession", run: concurrentSession},
-	{name: "Concurrency/OneUser", run: concurrentUser},
-	{name: "Concurrency/Writers", run: concurrentWriters},
-	{name: "Revocation/RenewRace", options: modelOptions, run: renewRace},
-	{name: "Revocation/LoginRace", options: modelOptions, run: loginRace},
-	{name: "Revocation/Model", options: modelOptions, run: revocationModel},
+	{name: "Token/Fresh", run: tokenFresh,
+		spec: "a first write mints a session whose key has a TTL within IdleTimeout"},
+	{name: "Token/Unique", run: tokenUnique,
+		spec: "two clients get two sessions"},
+	{name: "Security/MalformedToken", run: malformedToken,
+		spec: "a cookie that is not a well-formed token causes no read from Redis"},
+	{name: "Security/NoAdoption", run: noAdoption,
+		spec: "an unknown well-formed token is never adopted: the write mints a new one"},
+	{name: "Security/ListShowsNoToken", run: listShowsNoToken,
+		spec: "the device list carries handles, never a cookie value"},
+	{name: "Security/NoTokenAtRest", run: noTokenAtRest,
+		spec: "no Redis key name contains a cookie value"},
+	{name: "Security/ErrorsNameNoToken", options: func(o *core.Options) { o.MaxRecordSize = 2048 }, run: errorsNameNoToken,
+		spec: "no response body and nothing the standard logger prints holds a token or a cookie value: " +
+			"with Redis down or refusing writes (where a write answers an error), over garbage or the " +
+			"wrong type under a session key, and in a save too large"},
+	{name: "Cookie/Prefix", run: cookiePrefix,
+		spec: `a cookie named "__Host-…" or "__Secure-…" (in any case) is sent as its prefix requires ` +
+			`(Secure; for "__Host-", Path=/ and no Domain), HttpOnly and SameSite=Lax, logout's too: ` +
+			`it round-trips through a cookie jar, and logout expires it`},
+	{name: "Cookie/PrefixEnforced", run: cookiePrefixEnforced,
+		spec: "configured against its prefix (Secure off, another Path, a Domain), a prefixed cookie is " +
+			"still sent as its prefix requires, or the adapter refuses the configuration " +
+			"(Adapter.CookieRefused); a cookie without a prefix is sent as configured"},
+	{name: "Cookie/Size", run: cookieSize,
+		spec: "the cookie carries only the token: its Set-Cookie, attributes included, fits in 4096 " +
+			"bytes and grows by no more than a few bytes with 10 KiB in the session"},
+	{name: "Expiry/Idle", run: expiryIdle,
+		spec: "a session unused for IdleTimeout is gone; the client gets a fresh one"},
+	{name: "Expiry/Sliding", run: expirySliding,
+		spec: "a read-only request moves the expiry to now+IdleTimeout"},
+	{name: "Expiry/AbsoluteCap", run: expiryAbsoluteCap,
+		spec: "a session in constant use ends at its Lifetime; its TTL never passes it"},
+	{name: "Expiry/EveryKeyHasTTL", run: everyKeyHasTTL,
+		spec: "after a mixed workload, every key has a TTL, the index's ≥ its latest member"},
+	{name: "Renew", run: renew,
+		spec: "new token, same data; the old token is dead, in Redis and in the index"},
+	{name: "Logout", run: logout,
+		spec: "the key and the index entry (bookkeeping too) are gone; the old cookie is worthless"},
+	{name: "Index/List", run: indexList,
+		spec: "the user's sessions with device facts, this one among them"},
+	{name: "Index/PruneStale", run: indexPruneStale,
+		spec: "a listing drops entries past their deadline, naming another user's session or (one node) " +
+			"without one; on Cluster it keeps an entry whose session may still be on its way"},
+	{name: "Index/RevokeOne", run: revokeOne,
+		spec: "one device ends another; the other is logged out on its next request"},
+	{name: "Index/RevokeForeign", run: revokeForeign,
+		spec: "another user's session cannot be revoked, by its handle or through an entry left in this " +
+			"user's index"},
+	{name: "Index/RevokeOthers", run: revokeOthers,
+		spec: `"log out everywhere else"`},
+	{name: "Index/RevokeAll", run: revokeAll,
+		spec: "an admin ends every session of a user, and only that user's"},
+	{name: "NoResurrection/RevokeAll", run: noResurrection("revoke-all"),
+		spec: "a request in flight when its user's sessions are revoked cannot write its session back"},
+	{name: "NoResurrection/RevokeOne", run: noResurrection("revoke-one"),
+		spec: "a request in flight when another device revokes its session cannot write it back"},
+	{name: "NoResurrection/Logout", run: noResurrection("logout"),
+		spec: "a request in flight when its session is logged out in another tab cannot write it back"},
+	{name: "NoResurrection/Renew", run: noResurrection("renew"),
+		spec: "a request in flight when its session is renewed in another tab cannot write the old " +
+			"token back"},
+	{name: "Limits/Size", options: func(o *core.Options) { o.MaxRecordSize = 2048 }, run: sizeLimit,
+		spec: "an oversized save is refused and the stored session is unchanged"},
+	{name: "Limits/MalformedStoredData", options: func(o *core.Options) { o.MaxRecordSize = 2048 }, run: malformedStoredData,
+		spec: "garbage, a wrong type or an oversized value under a session key is a miss or an error, " +
+			"never a panic, and is left untouched (FuzzStoredBytes tries any bytes)"},
+	{name: "RoundTrips/Read", run: roundTripsRead,
+		spec: "a read-only request costs Adapter.ReadRoundTrips and writes nothing"},
+	{name: "RoundTrips/Login", run: roundTripsLogin,
+		spec: "a login from a new client costs one round trip (two on Cluster)"},
+	{name: "Concurrency/OneSession", run: concurrentSession,
+		spec: "concurrent reads and writes of one session fail none (use -race)"},
+	{name: "Concurrency/OneUser", run: concurrentUser,
+		spec: "concurrent logins of one user lose no index entry"},
+	{name: "Concurrency/Writers", run: concurrentWriters,
+		spec: "two requests of one session change different values at once: in the hash layout both " +
+			"changes survive; in the string layout the last writer wins, as documented"},
+	{name: "Revocation/RenewRace", options: modelOptions, run: renewRace,
+		spec: "a renewal racing a revoke-all of its user never survives it, under its old token or its " +
+			"new one (REDISESSION_ROUNDS rounds, 50 by default)"},
+	{name: "Revocation/LoginRace", options: modelOptions, run: loginRace,
+		spec: "a login racing a revoke-all of its user either dies or is in its index, so the next " +
+			"revoke ends it"},
+	{name: "Revocation/Model", options: modelOptions, run: revocationModel,
+		spec: "random interleavings of every operation from several devices of a few users, with clock " +
+			"moves, checked against a model after each step: nothing alive that a revoke, logout or " +
+			"expiry ended (old tokens included), nothing ended that no revoke touched, every live " +
+			"bound session in its index, every key with a TTL. Seeded; a failure prints its seed " +
+			"(REDISESSION_MODEL_SEED replays it, REDISESSION_MODEL_SEEDS sets how many run, 3 by " +
+			"default)"},
 }
 
 func tokenFresh(t *testing.T, p *prop) {
 	d := p.device(t, "fresh")
 	r := d.set(t, "a", "1")
 	if d.cookie() == "" {
-		t.Fatalf("Token/Fresh: no %q cookie after a write", p.ad.CookieName)
+		t.Fatalf("no %q cookie after a write", p.ad.CookieName)
 	}
 	if !core.ValidHandle(r.Handle) {
-		t.Fatalf("Token/Fresh: handle %q is not a handle", r.Handle)
+		t.Fatalf("handle %q is not a handle", r.Handle)
 	}
 	key := p.store.SessionKey(r.Handle)
 	if ttl := p.pttl(t, key); ttl <= 0 || ttl > p.idle() {
-		t.Errorf("Token/Fresh: %s TTL %v after a write, want in (0, %v]", key, ttl, p.idle())
+		t.Errorf("%s TTL %v after a write, want in (0, %v]", key, ttl, p.idle())
 	}
 	if got := d.get(t, "a"); !got.Found || got.Value != "1" || got.Handle != r.Handle {
-		t.Errorf("Token/Fresh: read back %+v, want a=1 in session %s", got, r.Handle)
+		t.Errorf("read back %+v, want a=1 in session %s", got, r.Handle)
 	}
 }
 
@@ -72,7 +134,7 @@ func tokenUnique(t *testing.T, p *prop) {
 	a := p.device(t, "a").set(t, "k", "v")
 	b := p.device(t, "b").set(t, "k", "v")
 	if a.Handle == b.Handle {
-		t.Errorf("Token/Unique: two clients share session %s", a.Handle)
+		t.Errorf("two clients share session %s", a.Handle)
 	}
 }
 
@@ -85,11 +147,11 @@ func malformedToken(t *testing.T, p *prop) {
 		p.count.Reset()
 		r, status := d.do(t, "GET", "/get?k=a")
 		if status != http.StatusOK || r.Found {
-			t.Errorf("Security/MalformedToken: cookie %.30q: status %d found %v, want 200 and nothing", v, status, r.Found)
+			t.Errorf("cookie %.30q: status %d found %v, want 200 and nothing", v, status, r.Found)
 		}
 		cmds := p.count.Commands()
 		if n := cmds["get"] + cmds["getex"] + cmds["getdel"]; n != 0 {
-			t.Errorf("Security/MalformedToken: cookie %.30q reached Redis: %v", v, cmds)
+			t.Errorf("cookie %.30q reached Redis: %v", v, cmds)
 		}
 	}
 }
@@ -100,16 +162,16 @@ func noAdoption(t *testing.T, p *prop) {
 	d.setCookie(p.ad.Cookie(chosen))
 	r := d.set(t, "a", "1")
 	if r.Handle == core.Handle(chosen) {
-		t.Fatalf("Security/NoAdoption: the client-chosen token was adopted (session %s)", r.Handle)
+		t.Fatalf("the client-chosen token was adopted (session %s)", r.Handle)
 	}
 	if p.exists(t, core.Handle(chosen)) {
-		t.Errorf("Security/NoAdoption: %s was written under the client-chosen token", p.store.SessionKey(core.Handle(chosen)))
+		t.Errorf("%s was written under the client-chosen token", p.store.SessionKey(core.Handle(chosen)))
 	}
 	if !p.exists(t, r.Handle) {
-		t.Errorf("Security/NoAdoption: the new session %s was not written", p.store.SessionKey(r.Handle))
+		t.Errorf("the new session %s was not written", p.store.SessionKey(r.Handle))
 	}
 	if got := d.get(t, "a"); got.Value != "1" {
-		t.Errorf("Security/NoAdoption: the new session does not reach the client: read %+v", got)
+		t.Errorf("the new session does not reach the client: read %+v", got)
 	}
 }
 
@@ -124,11 +186,11 @@ func listShowsNoToken(t *testing.T, p *prop) {
 	body, _ := io.ReadAll(res.Body)
 	res.Body.Close()
 	if res.StatusCode != http.StatusOK {
-		t.Fatalf("Security/ListShowsNoToken: GET /devices: status %d", res.StatusCode)
+		t.Fatalf("GET /devices: status %d", res.StatusCode)
 	}
 	for _, d := range []*device{a, b} {
 		if c := d.cookie(); c != "" && strings.Contains(string(body), c) {
-			t.Errorf("Security/ListShowsNoToken: the device list contains a session cookie value")
+			t.Errorf("the device list contains a session cookie value")
 		}
 	}
 }
@@ -140,7 +202,7 @@ func noTokenAtRest(t *testing.T, p *prop) {
 	c := d.cookie()
 	for _, k := range p.srv.Keys(t, p.raw) {
 		if strings.Contains(k, c) {
-			t.Errorf("Security/NoTokenAtRest: key %s contains the session cookie value", k)
+			t.Errorf("key %s contains the session cookie value", k)
 		}
 	}
 }
@@ -151,14 +213,14 @@ func expiryIdle(t *testing.T, p *prop) {
 	p.srv.Advance(p.idle() + p.slack())
 	r := d.get(t, "a")
 	if r.Found {
-		t.Fatalf("Expiry/Idle: value still there after %v idle (IdleTimeout %v)", p.idle()+p.slack(), p.idle())
+		t.Fatalf("value still there after %v idle (IdleTimeout %v)", p.idle()+p.slack(), p.idle())
 	}
 	if p.exists(t, old.Handle) {
-		t.Errorf("Expiry/Idle: %s still exists after the idle timeout", p.store.SessionKey(old.Handle))
+		t.Errorf("%s still exists after the idle timeout", p.store.SessionKey(old.Handle))
 	}
 	r = d.set(t, "b", "2")
 	if r.Handle == old.Handle {
-		t.Errorf("Expiry/Idle: the expired session %s was adopted again", old.Handle)
+		t.Errorf("the expired session %s was adopted again", old.Handle)
 	}
 }
 
@@ -169,14 +231,14 @@ func expirySliding(t *testing.T, p *prop) {
 	step := p.idle() * 2 / 3
 	p.srv.Advance(step)
 	if got := d.get(t, "a"); !got.Found {
-		t.Fatalf("Expiry/Sliding: value gone %v after a write (IdleTimeout %v)", step, p.idle())
+		t.Fatalf("value gone %v after a write (IdleTimeout %v)", step, p.idle())
 	}
 	if ttl := p.pttl(t, key); ttl < p.idle()-p.slack()-p.ad.ExpiryDrift {
-		t.Errorf("Expiry/Sliding: %s TTL %v after a read, want ≈%v (drift allowed: %v)", key, ttl, p.idle(), p.slack()+p.ad.ExpiryDrift)
+		t.Errorf("%s TTL %v after a read, want ≈%v (drift allowed: %v)", key, ttl, p.idle(), p.slack()+p.ad.ExpiryDrift)
 	}
 	p.srv.Advance(step)
 	if got := d.get(t, "a"); !got.Found {
-		t.Errorf("Expiry/Sliding: value gone %v after the last read, %v after the write: the read did not slide the expiry", step, 2*step)
+		t.Errorf("value gone %v after the last read, %v after the write: the read did not slide the expiry", step, 2*step)
 	}
 }
 
@@ -192,23 +254,23 @@ func expiryAbsoluteCap(t *testing.T, p *prop) {
 		for _, op := range []string{"read", "write"} {
 			if op == "read" {
 				if got := d.get(t, "a"); !got.Found {
-					t.Fatalf("Expiry/AbsoluteCap: value gone at +%v, before the lifetime %v", p.srv.Now().Sub(start), p.life())
+					t.Fatalf("value gone at +%v, before the lifetime %v", p.srv.Now().Sub(start), p.life())
 				}
 			} else {
 				d.set(t, "a", p.srv.Now().String())
 			}
 			left := p.life() - p.srv.Now().Sub(start)
 			if ttl := p.pttl(t, key); ttl > left+p.slack() {
-				t.Errorf("Expiry/AbsoluteCap: %s TTL %v after a %s at +%v, want ≤ %v (the deadline)", key, ttl, op, p.srv.Now().Sub(start), left)
+				t.Errorf("%s TTL %v after a %s at +%v, want ≤ %v (the deadline)", key, ttl, op, p.srv.Now().Sub(start), left)
 			}
 		}
 	}
 	p.srv.Advance(p.life() - p.srv.Now().Sub(start) + p.slack())
 	if got := d.get(t, "a"); got.Found {
-		t.Errorf("Expiry/AbsoluteCap: value still there at +%v, past the lifetime %v", p.srv.Now().Sub(start), p.life())
+		t.Errorf("value still there at +%v, past the lifetime %v", p.srv.Now().Sub(start), p.life())
 	}
 	if p.exists(t, r.Handle) {
-		t.Errorf("Expiry/AbsoluteCap: %s exists past the lifetime", key)
+		t.Errorf("%s exists past the lifetime", key)
 	}
 }
 
@@ -228,23 +290,23 @@ func everyKeyHasTTL(t *testing.T, p *prop) {
 	ctx := context.Background()
 	keys := p.srv.Keys(t, p.raw)
 	if len(keys) == 0 {
-		t.Fatalf("Expiry/EveryKeyHasTTL: no keys under %s after the workload", p.opts.Prefix)
+		t.Fatalf("no keys under %s after the workload", p.opts.Prefix)
 	}
 	for _, k := range keys {
 		ttl := p.pttl(t, k)
 		if ttl <= 0 {
-			t.Errorf("Expiry/EveryKeyHasTTL: %s has TTL %v, want > 0", k, ttl)
+			t.Errorf("%s has TTL %v, want > 0", k, ttl)
 			continue
 		}
 		if typ := p.raw.Type(ctx, k).Val(); typ == "zset" {
 			top, err := p.raw.ZRangeWithScores(ctx, k, -1, -1).Result()
 			if err != nil || len(top) != 1 {
-				t.Errorf("Expiry/EveryKeyHasTTL: index %s: %v %v", k, top, err)
+				t.Errorf("index %s: %v %v", k, top, err)
 				continue
 			}
 			latest := time.UnixMilli(int64(top[0].Score))
 			if until := latest.Sub(p.srv.Now()); ttl < until-p.slack() {
-				t.Errorf("Expiry/EveryKeyHasTTL: index %s TTL %v, want ≥ %v (its latest member's deadline)", k, ttl, until)
+				t.Errorf("index %s TTL %v, want ≥ %v (its latest member's deadline)", k, ttl, until)
 			}
 		}
 	}
@@ -256,30 +318,30 @@ func renew(t *testing.T, p *prop) {
 	oldCookie := d.cookie()
 	after := d.login(t, "u1")
 	if after.Handle == before.Handle {
-		t.Fatalf("Renew: the token did not change at login (%s)", after.Handle)
+		t.Fatalf("the token did not change at login (%s)", after.Handle)
 	}
 	if got := d.get(t, "cart"); got.Value != "3 apples" || got.User != "u1" {
-		t.Errorf("Renew: after renewing, read %+v, want cart=3 apples for u1", got)
+		t.Errorf("after renewing, read %+v, want cart=3 apples for u1", got)
 	}
 	if p.exists(t, before.Handle) {
-		t.Errorf("Renew: old %s still exists", p.store.SessionKey(before.Handle))
+		t.Errorf("old %s still exists", p.store.SessionKey(before.Handle))
 	}
 	if !p.indexed(t, "u1", after.Handle) {
-		t.Errorf("Renew: new session %s is not in %s", after.Handle, p.store.IndexKey("u1"))
+		t.Errorf("new session %s is not in %s", after.Handle, p.store.IndexKey("u1"))
 	}
 	if p.indexed(t, "u1", before.Handle) {
-		t.Errorf("Renew: old session %s is still in %s", before.Handle, p.store.IndexKey("u1"))
+		t.Errorf("old session %s is still in %s", before.Handle, p.store.IndexKey("u1"))
 	}
 	old := p.device(t, "thief")
 	old.setCookie(oldCookie)
 	if got := old.get(t, "cart"); got.Found || got.User != "" {
-		t.Errorf("Renew: the old cookie still works: %+v", got)
+		t.Errorf("the old cookie still works: %+v", got)
 	}
 	// Renew again, now that the session is stored and bound.
 	again := d.must(t, "POST", "/renew")
 	if again.Handle == after.Handle || p.exists(t, after.Handle) || !p.exists(t, again.Handle) ||
 		!p.indexed(t, "u1", again.Handle) || p.indexed(t, "u1", after.Handle) {
-		t.Errorf("Renew: second renew %s → %s left Redis inconsistent", after.Handle, again.Handle)
+		t.Errorf("second renew %s → %s left Redis inconsistent", after.Handle, again.Handle)
 	}
 }
 
@@ -290,25 +352,25 @@ func logout(t *testing.T, p *prop) {
 	copyOf := d.clone(t)
 	d.must(t, "POST", "/logout")
 	if p.exists(t, r.Handle) {
-		t.Errorf("Logout: %s still exists", p.store.SessionKey(r.Handle))
+		t.Errorf("%s still exists", p.store.SessionKey(r.Handle))
 	}
 	if p.indexed(t, "u1", r.Handle) {
-		t.Errorf("Logout: %s still in %s", r.Handle, p.store.IndexKey("u1"))
+		t.Errorf("%s still in %s", r.Handle, p.store.IndexKey("u1"))
 	}
 	// Nothing of the session stays in the index, bookkeeping included
 	// (an adapter may clear that just after the response).
 	for i := 0; p.indexSize(t, "u1") != 0; i++ {
 		if i == 200 {
-			t.Errorf("Logout: %s still holds %d members after the logout", p.store.IndexKey("u1"), p.indexSize(t, "u1"))
+			t.Errorf("%s still holds %d members after the logout", p.store.IndexKey("u1"), p.indexSize(t, "u1"))
 			break
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
 	if got := copyOf.get(t, "secret"); got.Found || got.User != "" {
-		t.Errorf("Logout: a copy of the old cookie still reads the session: %+v", got)
+		t.Errorf("a copy of the old cookie still reads the session: %+v", got)
 	}
 	if d.loggedIn(t) {
-		t.Errorf("Logout: the client is still logged in")
+		t.Errorf("the client is still logged in")
 	}
 }
 
@@ -319,20 +381,20 @@ func indexList(t *testing.T, p *prop) {
 	p.device(t, "other").login(t, "u2")
 	list := phone.must(t, "GET", "/devices").Sessions
 	if len(list) != 2 {
-		t.Fatalf("Index/List: %d sessions listed for u1, want 2: %+v", len(list), list)
+		t.Fatalf("%d sessions listed for u1, want 2: %+v", len(list), list)
 	}
 	m := handles(list)
 	for h, ua := range map[string]string{rp.Handle: "phone/1.0", rl.Handle: "laptop/2.0"} {
 		s, ok := m[h]
 		if !ok {
-			t.Errorf("Index/List: session %s (%s) missing from %+v", h, ua, list)
+			t.Errorf("session %s (%s) missing from %+v", h, ua, list)
 			continue
 		}
 		if s.UserAgent != ua || s.RemoteAddr == "" || s.UserID != "u1" {
-			t.Errorf("Index/List: %s: agent %q addr %q user %q, want %q, an address, u1", h, s.UserAgent, s.RemoteAddr, s.UserID, ua)
+			t.Errorf("%s: agent %q addr %q user %q, want %q, an address, u1", h, s.UserAgent, s.RemoteAddr, s.UserID, ua)
 		}
 		if s.Created.IsZero() || s.LastSeen.Before(s.Created) || !s.Deadline.After(s.Created) || s.ExpiresAt.After(s.Deadline) {
-			t.Errorf("Index/List: %s: times created %v seen %v expires %v deadline %v are inconsistent", h, s.Created, s.LastSeen, s.ExpiresAt, s.Deadline)
+			t.Errorf("%s: times created %v seen %v expires %v deadline %v are inconsistent", h, s.Created, s.LastSeen, s.ExpiresAt, s.Deadline)
 		}
 	}
 }
@@ -359,24 +421,24 @@ func indexPruneStale(t *testing.T, p *prop) {
 	}
 	list := d.must(t, "GET", "/devices").Sessions
 	if len(list) != 1 || list[0].Handle != live.Handle {
-		t.Errorf("Index/PruneStale: listed %+v, want only %s", list, live.Handle)
+		t.Errorf("listed %+v, want only %s", list, live.Handle)
 	}
 	if p.indexed(t, "u1", pastDeadline) {
-		t.Errorf("Index/PruneStale: a member past its deadline is still in %s", idx)
+		t.Errorf("a member past its deadline is still in %s", idx)
 	}
 	if p.indexed(t, "u1", foreign.Handle) {
-		t.Errorf("Index/PruneStale: a member naming u2's session is still in %s", idx)
+		t.Errorf("a member naming u2's session is still in %s", idx)
 	}
 	if !p.indexed(t, "u2", foreign.Handle) || !o.loggedIn(t) {
-		t.Errorf("Index/PruneStale: listing u1's sessions touched u2's")
+		t.Errorf("listing u1's sessions touched u2's")
 	}
 	_, cluster := p.raw.(*redis.ClusterClient)
 	switch kept := p.indexed(t, "u1", inFlight); {
 	case cluster && !kept:
-		t.Errorf("Index/PruneStale: listing dropped an entry whose session may still be on its way; " +
+		t.Errorf("listing dropped an entry whose session may still be on its way; " +
 			"once written, that session would be outside its index")
 	case !cluster && kept:
-		t.Errorf("Index/PruneStale: an entry whose session is gone is still in %s after a listing", idx)
+		t.Errorf("an entry whose session is gone is still in %s after a listing", idx)
 	}
 }
 
@@ -386,13 +448,13 @@ func revokeOne(t *testing.T, p *prop) {
 	rb := b.login(t, "u1")
 	a.must(t, "POST", "/revoke?h="+rb.Handle)
 	if p.exists(t, rb.Handle) || p.indexed(t, "u1", rb.Handle) {
-		t.Errorf("Index/RevokeOne: %s survived its revocation (key or index entry)", rb.Handle)
+		t.Errorf("%s survived its revocation (key or index entry)", rb.Handle)
 	}
 	if b.loggedIn(t) {
-		t.Errorf("Index/RevokeOne: the revoked device is still logged in")
+		t.Errorf("the revoked device is still logged in")
 	}
 	if !a.loggedIn(t) {
-		t.Errorf("Index/RevokeOne: the revoking device was logged out")
+		t.Errorf("the revoking device was logged out")
 	}
 }
 
@@ -401,10 +463,10 @@ func revokeForeign(t *testing.T, p *prop) {
 	a.login(t, "u1")
 	rv := v.login(t, "u2")
 	if _, status := a.do(t, "POST", "/revoke?h="+rv.Handle); status == http.StatusOK {
-		t.Errorf("Index/RevokeForeign: revoking another user's session answered 200, want an error")
+		t.Errorf("revoking another user's session answered 200, want an error")
 	}
 	if !v.loggedIn(t) || !p.exists(t, rv.Handle) {
-		t.Errorf("Index/RevokeForeign: u1 ended u2's session %s", rv.Handle)
+		t.Errorf("u1 ended u2's session %s", rv.Handle)
 	}
 	// An entry in u1's index naming u2's session (a rebind cut short
 	// between its steps) is not u1's to end: a revoke checks the record.
@@ -414,13 +476,13 @@ func revokeForeign(t *testing.T, p *prop) {
 		t.Fatal(err)
 	}
 	if _, status := a.do(t, "POST", "/revoke?h="+rv.Handle); status == http.StatusOK {
-		t.Errorf("Index/RevokeForeign: revoking u2's session through an entry in u1's index answered 200, want an error")
+		t.Errorf("revoking u2's session through an entry in u1's index answered 200, want an error")
 	}
 	if r := a.must(t, "POST", "/revoke-user?user=u1"); r.N != 1 {
-		t.Errorf("Index/RevokeForeign: revoke-all of u1 ended %d sessions, want 1 (u1's own)", r.N)
+		t.Errorf("revoke-all of u1 ended %d sessions, want 1 (u1's own)", r.N)
 	}
 	if !v.loggedIn(t) || !p.exists(t, rv.Handle) || !p.indexed(t, "u2", rv.Handle) {
-		t.Errorf("Index/RevokeForeign: an entry in u1's index ended u2's session %s", rv.Handle)
+		t.Errorf("an entry in u1's index ended u2's session %s", rv.Handle)
 	}
 }
 
@@ -430,16 +492,16 @@ func revokeOthers(t *testing.T, p *prop) {
 	b.login(t, "u1")
 	c.login(t, "u1")
 	if r := a.must(t, "POST", "/revoke-others"); r.N != 2 {
-		t.Errorf("Index/RevokeOthers: ended %d sessions, want 2", r.N)
+		t.Errorf("ended %d sessions, want 2", r.N)
 	}
 	if b.loggedIn(t) || c.loggedIn(t) {
-		t.Errorf("Index/RevokeOthers: another device is still logged in")
+		t.Errorf("another device is still logged in")
 	}
 	if !a.loggedIn(t) {
-		t.Errorf("Index/RevokeOthers: the current device was logged out")
+		t.Errorf("the current device was logged out")
 	}
 	if n := p.indexSize(t, "u1"); n != 1 || !p.indexed(t, "u1", ra.Handle) {
-		t.Errorf("Index/RevokeOthers: %s has %d members, want only %s", p.store.IndexKey("u1"), n, ra.Handle)
+		t.Errorf("%s has %d members, want only %s", p.store.IndexKey("u1"), n, ra.Handle)
 	}
 }
 
@@ -449,19 +511,19 @@ func revokeAll(t *testing.T, p *prop) {
 	rb := b.login(t, "u1")
 	admin.login(t, "root")
 	if r := admin.must(t, "POST", "/revoke-user?user=u1"); r.N != 2 {
-		t.Errorf("Index/RevokeAll: ended %d sessions, want 2", r.N)
+		t.Errorf("ended %d sessions, want 2", r.N)
 	}
 	if p.exists(t, ra.Handle) || p.exists(t, rb.Handle) {
-		t.Errorf("Index/RevokeAll: a session key of u1 survived")
+		t.Errorf("a session key of u1 survived")
 	}
 	if n := p.indexSize(t, "u1"); n != 0 {
-		t.Errorf("Index/RevokeAll: %s has %d members, want 0", p.store.IndexKey("u1"), n)
+		t.Errorf("%s has %d members, want 0", p.store.IndexKey("u1"), n)
 	}
 	if a.loggedIn(t) || b.loggedIn(t) {
-		t.Errorf("Index/RevokeAll: a device of u1 is still logged in")
+		t.Errorf("a device of u1 is still logged in")
 	}
 	if !admin.loggedIn(t) {
-		t.Errorf("Index/RevokeAll: another user's session was ended")
+		t.Errorf("another user's session was ended")
 	}
 }
 
@@ -469,7 +531,6 @@ func revokeAll(t *testing.T, p *prop) {
 // session from elsewhere, then lets the request write.
 func noResurrection(how string) func(*testing.T, *prop) {
 	return func(t *testing.T, p *prop) {
-		name := "NoResurrection/" + how
 		victim, other := p.device(t, "victim"), p.device(t, "other")
 		rv := victim.login(t, "u1")
 		victim.set(t, "k", "before")
@@ -492,7 +553,7 @@ func noResurrection(how string) func(*testing.T, *prop) {
 		select {
 		case <-g.entered:
 		case <-time.After(30 * time.Second):
-			t.Fatalf("%s: the held request never reached the app", name)
+			t.Fatalf("the held request never reached the app")
 		}
 		var renewed reply
 		switch how {
@@ -508,19 +569,19 @@ func noResurrection(how string) func(*testing.T, *prop) {
 		letGo()
 		<-done
 		if p.exists(t, rv.Handle) {
-			t.Errorf("%s: %s was written back by a request in flight", name, p.store.SessionKey(rv.Handle))
+			t.Errorf("%s was written back by a request in flight", p.store.SessionKey(rv.Handle))
 		}
 		if p.indexed(t, "u1", rv.Handle) {
-			t.Errorf("%s: %s is back in %s", name, rv.Handle, p.store.IndexKey("u1"))
+			t.Errorf("%s is back in %s", rv.Handle, p.store.IndexKey("u1"))
 		}
 		if how == "renew" {
 			if got := tab.get(t, "k"); got.Value != "before" || got.Handle != renewed.Handle {
-				t.Errorf("%s: the renewed session reads %+v, want k=before in %s", name, got, renewed.Handle)
+				t.Errorf("the renewed session reads %+v, want k=before in %s", got, renewed.Handle)
 			}
 			return
 		}
 		if got := victim.get(t, "k"); got.User != "" || got.Found {
-			t.Errorf("%s: the victim still sees the ended session: %+v", name, got)
+			t.Errorf("the victim still sees the ended session: %+v", got)
 		}
 	}
 }
@@ -530,13 +591,13 @@ func sizeLimit(t *testing.T, p *prop) {
 	r := d.set(t, "a", "small")
 	_, _ = d.do(t, "POST", "/set?k=a&v="+strings.Repeat("x", 4096))
 	if got := d.get(t, "a"); got.Value != "small" || got.Handle != r.Handle {
-		t.Errorf("Limits/Size: after an oversized save, read %.40q in %s; want the stored %q in %s", got.Value, got.Handle, "small", r.Handle)
+		t.Errorf("after an oversized save, read %.40q in %s; want the stored %q in %s", got.Value, got.Handle, "small", r.Handle)
 	}
 	ctx := context.Background()
 	for _, k := range p.srv.Keys(t, p.raw) {
 		if p.raw.Type(ctx, k).Val() == "string" {
 			if n := p.raw.StrLen(ctx, k).Val(); n > int64(p.opts.MaxRecordSize) {
-				t.Errorf("Limits/Size: %s holds %d bytes, over the %d-byte limit", k, n, p.opts.MaxRecordSize)
+				t.Errorf("%s holds %d bytes, over the %d-byte limit", k, n, p.opts.MaxRecordSize)
 			}
 		}
 	}
@@ -569,14 +630,14 @@ func malformedStoredData(t *testing.T, p *prop) {
 		d.setCookie(p.ad.Cookie(tok))
 		r, status := d.do(t, "GET", "/get?k=a")
 		if status != http.StatusOK && status != http.StatusInternalServerError {
-			t.Errorf("Limits/MalformedStoredData: %s: status %d, want 200 (a miss) or 500 (an error)", what, status)
+			t.Errorf("%s: status %d, want 200 (a miss) or 500 (an error)", what, status)
 		}
 		if r.Found || r.User != "" {
-			t.Errorf("Limits/MalformedStoredData: %s: the app saw data: %+v", what, r)
+			t.Errorf("%s: the app saw data: %+v", what, r)
 		}
 		d.do(t, "POST", "/set?k=a&v=1")
 		if got := p.raw.Dump(ctx, key).Val(); got != dump {
-			t.Errorf("Limits/MalformedStoredData: %s: %s was changed by the store", what, key)
+			t.Errorf("%s: %s was changed by the store", what, key)
 		}
 	}
 }
@@ -589,11 +650,11 @@ func roundTripsRead(t *testing.T, p *prop) {
 		p.count.Reset()
 		d.get(t, "a")
 		if rt := p.count.RoundTrips(); rt > p.ad.ReadRoundTrips {
-			t.Errorf("RoundTrips/Read: a read-only request took %d round trips, want ≤ %d: %v", rt, p.ad.ReadRoundTrips, p.count.Commands())
+			t.Errorf("a read-only request took %d round trips, want ≤ %d: %v", rt, p.ad.ReadRoundTrips, p.count.Commands())
 		}
 		if want := map[core.Layout]string{core.LayoutString: "getex", core.LayoutHash: "eval"}[p.opts.Layout]; p.ad.ReadRoundTrips == 1 {
 			if cmds := p.count.Commands(); p.count.Total() != 1 || cmds[want] != 1 {
-				t.Errorf("RoundTrips/Read: a read-only request sent %v, want one %s (read and slide, nothing written)", cmds, strings.ToUpper(want))
+				t.Errorf("a read-only request sent %v, want one %s (read and slide, nothing written)", cmds, strings.ToUpper(want))
 			}
 		}
 	}
@@ -608,7 +669,7 @@ func roundTripsLogin(t *testing.T, p *prop) {
 	p.count.Reset()
 	d.login(t, "u1")
 	if rt := p.count.RoundTrips(); rt > want {
-		t.Errorf("RoundTrips/Login: logging in from a new client took %d round trips, want %d: %v", rt, want, p.count.Commands())
+		t.Errorf("logging in from a new client took %d round trips, want %d: %v", rt, want, p.count.Commands())
 	}
 }
 
@@ -637,10 +698,10 @@ func concurrentSession(t *testing.T, p *prop) {
 	wg.Wait()
 	close(errs)
 	for e := range errs {
-		t.Errorf("Concurrency/OneSession: %s", e)
+		t.Errorf("%s", e)
 	}
 	if !d.loggedIn(t) {
-		t.Errorf("Concurrency/OneSession: the session did not survive concurrent requests")
+		t.Errorf("the session did not survive concurrent requests")
 	}
 }
 
@@ -655,7 +716,7 @@ func concurrentUser(t *testing.T, p *prop) {
 			d := p.device(t, "device-"+strconv.Itoa(i))
 			r, status := d.do(t, "POST", "/login?user=u1")
 			if status != http.StatusOK {
-				t.Errorf("Concurrency/OneUser: login %d: status %d err %q", i, status, r.Err)
+				t.Errorf("login %d: status %d err %q", i, status, r.Err)
 				return
 			}
 			handlesC <- r.Handle
@@ -665,11 +726,11 @@ func concurrentUser(t *testing.T, p *prop) {
 	close(handlesC)
 	for h := range handlesC {
 		if !p.indexed(t, "u1", h) {
-			t.Errorf("Concurrency/OneUser: session %s lost from %s", h, p.store.IndexKey("u1"))
+			t.Errorf("session %s lost from %s", h, p.store.IndexKey("u1"))
 		}
 	}
 	if size := p.indexSize(t, "u1"); size != n {
-		t.Errorf("Concurrency/OneUser: %s has %d members after %d concurrent logins", p.store.IndexKey("u1"), size, n)
+		t.Errorf("%s has %d members after %d concurrent logins", p.store.IndexKey("u1"), size, n)
 	}
 }
 
@@ -703,7 +764,7 @@ func concurrentWriters(t *testing.T, p *prop) {
 		select {
 		case <-g.entered:
 		case <-time.After(30 * time.Second):
-			t.Fatalf("Concurrency/Writers: a held request never reached the app")
+			t.Fatalf("a held request never reached the app")
 		}
 	}
 	release1()
@@ -712,16 +773,16 @@ func concurrentWriters(t *testing.T, p *prop) {
 	<-done2
 	a, b, c := d.get(t, "a"), d.get(t, "b"), d.get(t, "c")
 	if !b.Found || !c.Found || c.Value != "kept" || b.User != "u1" {
-		t.Fatalf("Concurrency/Writers: after both saves read a=%+v b=%+v c=%+v; want b=2, c=kept, still u1", a, b, c)
+		t.Fatalf("after both saves read a=%+v b=%+v c=%+v; want b=2, c=kept, still u1", a, b, c)
 	}
 	switch p.opts.Layout {
 	case core.LayoutHash:
 		if a.Value != "1" {
-			t.Errorf("Concurrency/Writers: hash layout lost the first request's change (a=%q, want 1): a save must write only what it changed", a.Value)
+			t.Errorf("hash layout lost the first request's change (a=%q, want 1): a save must write only what it changed", a.Value)
 		}
 	default:
 		if a.Value != "0" {
-			t.Errorf("Concurrency/Writers: string layout has a=%q; the documented behaviour is that the last writer wins (a=0, from its snapshot)", a.Value)
+			t.Errorf("string layout has a=%q; the documented behaviour is that the last writer wins (a=0, from its snapshot)", a.Value)
 		}
 	}
 }

@@ -31,10 +31,17 @@ type harness struct{}
 // Layouts: the adapter supports both of core's layouts.
 func (harness) Layouts() []core.Layout { return []core.Layout{core.LayoutString, core.LayoutHash} }
 
+var _ conformance.Layouter = harness{}
+
 func (harness) Open(t testing.TB, env conformance.Env, app conformance.App) conformance.Adapter {
 	store := ginredis.NewStoreWithOptions(env.Client, gorillaredis.Options{Core: env.Options}, testKeys...)
+	name := env.CookieName
+	if env.LooseCookie {
+		store.Options(sessions.Options{Path: "/app", Domain: "example.com", MaxAge: int(env.Options.Lifetime.Seconds())})
+		store.Gorilla().Options.Secure = false
+	}
 	r := gin.New()
-	r.Use(sessions.Sessions(cookieName, store))
+	r.Use(sessions.Sessions(name, store))
 	r.Any("/*path", func(c *gin.Context) {
 		s := sessions.Default(c)
 		// gin loads a session on its first use; the suite's contract is that
@@ -42,20 +49,24 @@ func (harness) Open(t testing.TB, env conformance.Env, app conformance.App) conf
 		_ = s.ID()
 		res := app(view{c, s, store}, c.Request)
 		if err := s.Save(); err != nil {
-			c.Data(http.StatusInternalServerError, "application/json", []byte(`{"err":"save failed"}`))
+			c.String(http.StatusInternalServerError, "%s", err)
 			return
 		}
 		c.Data(res.Status, "application/json", res.Body)
 	})
 	return conformance.Adapter{
 		Handler:    r,
-		CookieName: cookieName,
+		CookieName: name,
 		Cookie: func(token string) string {
-			v, err := store.Gorilla().CookieValue(cookieName, token)
+			v, err := store.Gorilla().CookieValue(name, token)
 			if err != nil {
 				t.Fatalf("sign %q: %v", token, err)
 			}
 			return v
+		},
+		Token: func(value string) (string, bool) {
+			var token string
+			return token, decode(store, name, value, &token) == nil
 		},
 	}
 }

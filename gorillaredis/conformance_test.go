@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"testing"
 
+	"github.com/gorilla/securecookie"
 	"github.com/gorilla/sessions"
 
 	"github.com/redisession/redisession/conformance"
@@ -22,21 +23,27 @@ type harness struct{}
 // Layouts: the adapter supports both of core's layouts.
 func (harness) Layouts() []core.Layout { return []core.Layout{core.LayoutString, core.LayoutHash} }
 
-const cookieName = "session"
+var _ conformance.Layouter = harness{}
 
+// testKeys sign and encrypt the cookie: the largest cookie the store sends
+// (with rotated keys it still encodes with the first pair).
 var testKeys = [][]byte{[]byte("0123456789abcdef0123456789abcdef"), []byte("fedcba9876543210")}
 
 func (harness) Open(t testing.TB, env conformance.Env, app conformance.App) conformance.Adapter {
 	store := gorillaredis.NewStoreWithOptions(env.Client, gorillaredis.Options{Core: env.Options}, testKeys...)
+	name := env.CookieName
+	if env.LooseCookie {
+		store.Options.Secure, store.Options.Path, store.Options.Domain = false, "/app", "example.com"
+	}
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		session, err := store.Get(r, cookieName)
+		session, err := store.Get(r, name)
 		if err != nil {
-			http.Error(w, `{"err":"load failed"}`, http.StatusInternalServerError)
+			http.Error(w, err.Error(), http.StatusInternalServerError)
 			return
 		}
 		res := app(view{session, store, r}, r)
 		if err := session.Save(r, w); err != nil {
-			http.Error(w, `{"err":"save failed"}`, http.StatusInternalServerError)
+			http.Error(w, err.Error(), http.StatusInternalServerError)
 			return
 		}
 		w.WriteHeader(res.Status)
@@ -44,13 +51,17 @@ func (harness) Open(t testing.TB, env conformance.Env, app conformance.App) conf
 	})
 	return conformance.Adapter{
 		Handler:    h,
-		CookieName: cookieName,
+		CookieName: name,
 		Cookie: func(token string) string {
-			v, err := store.CookieValue(cookieName, token)
+			v, err := store.CookieValue(name, token)
 			if err != nil {
 				t.Fatalf("sign %q: %v", token, err)
 			}
 			return v
+		},
+		Token: func(value string) (string, bool) {
+			var token string
+			return token, securecookie.DecodeMulti(name, value, &token, store.Codecs...) == nil
 		},
 	}
 }

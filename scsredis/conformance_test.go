@@ -22,6 +22,10 @@ type harness struct{}
 func (harness) Open(t testing.TB, env conformance.Env, app conformance.App) conformance.Adapter {
 	store := scsredis.New(env.Client, scsredis.Options{Core: env.Options})
 	sm := newManager(store, env.Options)
+	sm.Cookie.Name = env.CookieName
+	if env.LooseCookie {
+		sm.Cookie.Secure, sm.Cookie.Path, sm.Cookie.Domain = false, "/app", "example.com"
+	}
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		res := app(view{sm: sm, store: store, r: r}, r)
 		w.WriteHeader(res.Status)
@@ -31,6 +35,9 @@ func (harness) Open(t testing.TB, env conformance.Env, app conformance.App) conf
 		Handler:    scsredis.RecordDevice(sm.LoadAndSave(h)),
 		CookieName: sm.Cookie.Name,
 		Cookie:     func(token string) string { return token }, // scs's cookie is the bare token
+		// scs writes the cookie itself: the store cannot correct it, and an
+		// app checks it at startup.
+		CookieRefused: scsredis.CheckCookie(sm),
 		// With IdleTimeout scs commits on every request: Find + Commit.
 		ReadRoundTrips: 2,
 		// scs computes the expiry (time.Now()+IdleTimeout) before it calls

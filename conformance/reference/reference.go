@@ -29,7 +29,9 @@ type Store struct {
 	// Cookie is the template of the session cookie: name and attributes.
 	// Its defaults are HttpOnly, Secure, SameSite=Lax, Path=/. A name
 	// starting with "__Host-" is always sent Secure, with Path=/ and no
-	// Domain, whatever the template says: browsers refuse it otherwise.
+	// Domain, and one starting with "__Secure-" Secure, whatever the
+	// template says: browsers refuse them otherwise. Browsers match these
+	// prefixes in any case.
 	Cookie http.Cookie
 }
 
@@ -160,8 +162,15 @@ func (s *Store) Save(w http.ResponseWriter, r *http.Request, x *Session) error {
 func (s *Store) setCookie(w http.ResponseWriter, value string, maxAge int) {
 	c := s.Cookie
 	c.Value, c.MaxAge = value, maxAge
-	if len(c.Name) >= len("__Host-") && strings.EqualFold(c.Name[:len("__Host-")], "__Host-") {
+	switch {
+	case hasPrefixFold(c.Name, "__Host-"):
 		c.Secure, c.Path, c.Domain = true, "/", ""
+	case hasPrefixFold(c.Name, "__Secure-"):
+		c.Secure = true
 	}
 	http.SetCookie(w, &c)
+}
+
+func hasPrefixFold(s, prefix string) bool {
+	return len(s) >= len(prefix) && strings.EqualFold(s[:len(prefix)], prefix)
 }

@@ -20,13 +20,19 @@ type harness struct{}
 // Layouts: the reference adapter supports both.
 func (harness) Layouts() []core.Layout { return []core.Layout{core.LayoutString, core.LayoutHash} }
 
+var _ conformance.Layouter = harness{}
+
 func (harness) Open(t testing.TB, env conformance.Env, app conformance.App) conformance.Adapter {
 	store := reference.New(core.New(env.Client, env.Options))
+	store.Cookie.Name = env.CookieName
+	if env.LooseCookie {
+		store.Cookie.Secure, store.Cookie.Path, store.Cookie.Domain = false, "/app", "example.com"
+	}
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		x := store.Load(r)
 		res := app(view{x, store, r}, r)
 		if err := store.Save(w, r, x); err != nil {
-			http.Error(w, `{"err":"save failed"}`, http.StatusInternalServerError)
+			http.Error(w, err.Error(), http.StatusInternalServerError)
 			return
 		}
 		w.WriteHeader(res.Status)

@@ -80,16 +80,22 @@ func Start(t testing.TB) *Server {
 // Real reports whether this is a real server, where time passes for real.
 func (s *Server) Real() bool { return s.Mini == nil }
 
-// NewClient returns a new client to the server, closed when the test ends,
-// with hook added if not nil.
-func (s *Server) NewClient(t testing.TB, hook redis.Hook) redis.UniversalClient {
-	t.Helper()
-	opts := &redis.UniversalOptions{Addrs: s.opts.addrs, MasterName: s.opts.master}
+// Options returns the options NewClient builds its clients with, a fresh
+// copy each call, for a caller that builds its own.
+func (s *Server) Options() *redis.UniversalOptions {
+	opts := &redis.UniversalOptions{Addrs: s.Addrs(), MasterName: s.opts.master}
 	if s.Kind == "cluster" && len(opts.Addrs) == 1 {
 		// One seed address would make a single-node client.
 		opts.Addrs = append(opts.Addrs, opts.Addrs[0])
 	}
-	c := redis.NewUniversalClient(opts)
+	return opts
+}
+
+// NewClient returns a new client to the server, closed when the test ends,
+// with hook added if not nil.
+func (s *Server) NewClient(t testing.TB, hook redis.Hook) redis.UniversalClient {
+	t.Helper()
+	c := redis.NewUniversalClient(s.Options())
 	if hook != nil {
 		c.AddHook(hook)
 	}
