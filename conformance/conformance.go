@@ -8,6 +8,7 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"testing"
 	"time"
 
@@ -96,7 +97,11 @@ import (
 // primary the Sentinels at REDIS_SENTINEL_ADDRS name; a Harness that is a
 // ClientMaker builds the clients to it. On miniredis time moves with its
 // clock (IdleTimeout 30m, Lifetime 2h); on a real server it passes for
-// real, with IdleTimeout 2s and Lifetime 5s.
+// real, with IdleTimeout 2s and Lifetime 5s. With REDISESSION_EVICTION=fail-closed
+// every property runs with core.EvictionFailClosed, which on a server that
+// may evict (miniredis counts as one: it answers no INFO memory) checks
+// each bound load against the index: no property may then lose a session
+// it keeps otherwise, and a read may cost that one round trip more.
 func Run(t *testing.T, h Harness) {
 	layouts := layoutsOf(h)
 	for _, layout := range layouts {
@@ -160,6 +165,9 @@ func open(t testing.TB, h Harness, layout core.Layout, tweak func(*core.Options)
 	}
 	if srv.Real() {
 		p.opts.IdleTimeout, p.opts.Lifetime = 2*time.Second, 5*time.Second
+	}
+	if os.Getenv("REDISESSION_EVICTION") == "fail-closed" {
+		p.opts.Eviction = core.EvictionFailClosed
 	}
 	if tweak != nil {
 		tweak(&p.opts)

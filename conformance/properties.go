@@ -646,13 +646,18 @@ func roundTripsRead(t *testing.T, p *prop) {
 	d := p.device(t, "a")
 	d.login(t, "u1")
 	d.set(t, "a", "1")
+	// Failing closed, a bound read also reads its index entry.
+	guard := 0
+	if p.opts.Eviction == core.EvictionFailClosed {
+		guard = 1
+	}
 	for i := 0; i < 3; i++ {
 		p.count.Reset()
 		d.get(t, "a")
-		if rt := p.count.RoundTrips(); rt > p.ad.ReadRoundTrips {
-			t.Errorf("a read-only request took %d round trips, want ≤ %d: %v", rt, p.ad.ReadRoundTrips, p.count.Commands())
+		if rt := p.count.RoundTrips(); rt > p.ad.ReadRoundTrips+guard {
+			t.Errorf("a read-only request took %d round trips, want ≤ %d: %v", rt, p.ad.ReadRoundTrips+guard, p.count.Commands())
 		}
-		if want := map[core.Layout]string{core.LayoutString: "getex", core.LayoutHash: "eval"}[p.opts.Layout]; p.ad.ReadRoundTrips == 1 {
+		if want := map[core.Layout]string{core.LayoutString: "getex", core.LayoutHash: "eval"}[p.opts.Layout]; p.ad.ReadRoundTrips == 1 && guard == 0 {
 			if cmds := p.count.Commands(); p.count.Total() != 1 || cmds[want] != 1 {
 				t.Errorf("a read-only request sent %v, want one %s (read and slide, nothing written)", cmds, strings.ToUpper(want))
 			}
