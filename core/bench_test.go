@@ -81,6 +81,28 @@ func BenchmarkSlidingRead(b *testing.B) {
 	f.report(b)
 }
 
+// BenchmarkSlidingReadFailClosed is BenchmarkSlidingRead under
+// EvictionFailClosed: on a server that may evict (miniredis counts as one)
+// each bound load also reads its index entry; on noeviction it costs one
+// INFO a minute.
+func BenchmarkSlidingReadFailClosed(b *testing.B) {
+	f := newFixture(b, core.Options{Eviction: core.EvictionFailClosed})
+	tok := f.loggedIn(b).Token()
+	ctx := context.Background()
+	if _, err := f.store.Load(ctx, tok); err != nil { // the guard's first INFO
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	f.count.Reset()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := f.store.Load(ctx, tok); err != nil {
+			b.Fatal(err)
+		}
+	}
+	f.report(b)
+}
+
 func BenchmarkUnchangedSave(b *testing.B) {
 	f := benchFixture(b)
 	x, err := f.store.Load(context.Background(), f.loggedIn(b).Token())
