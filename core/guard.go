@@ -51,43 +51,64 @@ const (
 // guard is what the store last read of the server's eviction settings.
 type guard struct {
 	mu     sync.Mutex
+	known  bool      // a read has ended
 	until  time.Time // read again after this
 	risky  bool
 	reason string
+	wait   chan struct{} // closed when the read in flight ends; nil when none
 }
 
 // evictionRisk reports whether the server may evict the store's keys, with
 // the finding that says so, reading every primary's INFO memory at most
 // once a minute (the first call of a store pays one round trip per
 // primary). A server whose settings cannot be read is treated as one that
-// may evict (the guard fails closed) and read again after five seconds. Under EvictionReport it reads nothing.
+// may evict (the guard fails closed) and read again after five seconds.
+// One read at a time: while one is in flight the others use the last
+// answer, or wait for the first one within their own deadline (and fail
+// closed when it passes). Under EvictionReport it reads nothing.
 func (s *Store) evictionRisk(ctx context.Context) (bool, string) {
 	if s.opts.Eviction == EvictionReport {
 		return false, ""
 	}
 	g := &s.guard
 	g.mu.Lock()
-	defer g.mu.Unlock()
-	if time.Now().Before(g.until) {
-		return g.risky, g.reason
+	for g.wait != nil || (g.known && time.Now().Before(g.until)) {
+		if g.known {
+			risky, reason := g.risky, g.reason
+			g.mu.Unlock()
+			return risky, reason
+		}
+		w := g.wait
+		g.mu.Unlock()
+		select {
+		case <-w:
+		case <-ctx.Done():
+			return true, "the eviction settings are still being read: " + ctx.Err().Error()
+		}
+		g.mu.Lock()
 	}
+	g.wait = make(chan struct{})
+	g.mu.Unlock()
+
+	risky, reason, ttl := false, "", recheck
 	policies, err := s.evictionPolicies(ctx)
 	if err != nil {
 		// Read again soon: the error may pass (a server that refuses INFO
 		// costs one more round trip every few seconds, not every call).
-		g.risky, g.reason = true, "cannot read the eviction settings: "+err.Error()
-		g.until = time.Now().Add(recheckAfterError)
-		return g.risky, g.reason
+		risky, reason, ttl = true, "cannot read the eviction settings: "+err.Error(), recheckAfterError
 	}
-	g.risky, g.reason = false, ""
 	for node, p := range policies {
 		if p.unsafe() {
-			g.risky, g.reason = true, node+": "+p.String()
+			risky, reason = true, node+": "+p.String()
 			break
 		}
 	}
-	g.until = time.Now().Add(recheck)
-	return g.risky, g.reason
+	g.mu.Lock()
+	g.known, g.risky, g.reason, g.until = true, risky, reason, time.Now().Add(ttl)
+	close(g.wait)
+	g.wait = nil
+	g.mu.Unlock()
+	return risky, reason
 }
 
 // refuse returns ErrUnsafeServer, with what was found, when the store

@@ -3,6 +3,7 @@ package core_test
 import (
 	"context"
 	"errors"
+	"sync"
 	"testing"
 
 	"github.com/redisession/redisession/core"
@@ -176,5 +177,36 @@ func TestEvictionFailClosedKeepsEverySession(t *testing.T) {
 		}
 		load("kept by revoke-others", succ)
 		load("sibling after listing", b)
+	}
+}
+
+// TestEvictionGuardConcurrent: requests that arrive together while the
+// guard reads the server for the first time all get an answer, and a
+// listed session loads for every one of them (run with -race).
+func TestEvictionGuardConcurrent(t *testing.T) {
+	plain := guardFixture(t, core.EvictionReport)
+	x := plain.login(t, "u1", "phone")
+	for _, mode := range []core.Eviction{core.EvictionFailClosed, core.EvictionRefuse} {
+		store := core.New(plain.srv.NewClient(t, nil), core.Options{Prefix: plain.srv.Prefix, Now: plain.srv.Now, Eviction: mode})
+		var wg sync.WaitGroup
+		errs := make(chan error, 32)
+		for i := 0; i < 32; i++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				_, err := store.Load(context.Background(), x.Token())
+				errs <- err
+			}()
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			if mode == core.EvictionFailClosed && err != nil {
+				t.Errorf("fail-closed, concurrent first loads: %v", err)
+			}
+			if mode == core.EvictionRefuse && !errors.Is(err, core.ErrUnsafeServer) {
+				t.Errorf("refuse, concurrent first loads: %v, want ErrUnsafeServer", err)
+			}
+		}
 	}
 }

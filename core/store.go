@@ -629,7 +629,11 @@ func (s *Store) DeleteToken(ctx context.Context, token string) error {
 			return fmt.Errorf("redisession: unindex %s: %w", id, err)
 		}
 	}
-	if err := s.durable(ctx, key); err != nil {
+	keys := []string{key}
+	if err == nil && rec.userID != "" {
+		keys = append(keys, s.indexKey(rec.userID))
+	}
+	if err := s.durable(ctx, keys...); err != nil {
 		return fmt.Errorf("redisession: delete %s: %w", id, err)
 	}
 	return nil
