@@ -4,7 +4,6 @@ import "time"
 
 // Defaults used where an Options field is left zero.
 const (
-	DefaultPrefix        = ""
 	DefaultIdleTimeout   = 30 * time.Minute
 	DefaultLifetime      = 24 * time.Hour
 	DefaultUserKey       = "user_id"
@@ -47,12 +46,6 @@ type Options struct {
 	// per session; the cost is a few microseconds of CPU per write and less
 	// per read. Zero means 512 bytes; negative means never compress.
 	CompressAbove int
-
-	// ValidToken replaces the token shape check (43 characters of base64url)
-	// for frameworks that mint tokens of their own shape, such as scs with
-	// HashTokenInStore (64 hex digits). Tokens longer than 256 bytes are
-	// refused whatever it says. Nil means ValidToken.
-	ValidToken func(token string) bool
 
 	// Layout selects how sessions are kept: LayoutString (the default), one
 	// string per session, or LayoutHash, one hash field per session value

@@ -99,15 +99,6 @@ func uvarintLen(v uint64) int {
 	return n
 }
 
-// decodeRecord parses b. The returned record's data aliases a copy of b.
-func decodeRecord(b []byte) (record, error) {
-	r, tail, err := decodeRecordString(string(b))
-	if err == nil {
-		r.data = []byte(tail)
-	}
-	return r, err
-}
-
 // decodeRecordString parses a record as Redis returned it, without copying:
 // the strings alias s, and tail is the payload as stored (deflated when
 // r.compressed); r.data is left nil.
@@ -161,15 +152,6 @@ func uvarint(s string) (uint64, int) {
 		shift += 7
 	}
 	return 0, 0
-}
-
-// payload returns the record's payload, inflating it if need be, refusing
-// more than max bytes (a small deflated value can expand enormously).
-func (r *record) payload(max int) ([]byte, error) {
-	if !r.compressed {
-		return r.data, nil
-	}
-	return inflate(string(r.data), max)
 }
 
 var (

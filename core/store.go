@@ -143,8 +143,8 @@ func (s *Store) NewSession(dev Device) *Session {
 }
 
 // NewSessionWithToken is NewSession for frameworks that mint their own
-// tokens (scs). The token must pass the store's token check
-// (Options.ValidToken) or ErrInvalidToken is returned. Never pass it a token
+// tokens (scs). The token must pass ValidToken or ErrInvalidToken is
+// returned. Never pass it a token
 // that came from a client: that is session fixation.
 func (s *Store) NewSessionWithToken(token string, dev Device) (*Session, error) {
 	if !s.validToken(token) {
@@ -164,15 +164,7 @@ func (s *Store) NewSessionWithToken(token string, dev Device) (*Session, error) 
 	return x, nil
 }
 
-func (s *Store) validToken(token string) bool {
-	if s.opts.ValidToken != nil {
-		return len(token) > 0 && len(token) <= maxTokenLen && s.opts.ValidToken(token)
-	}
-	return ValidToken(token)
-}
-
-// maxTokenLen bounds tokens accepted by a custom Options.ValidToken.
-const maxTokenLen = 256
+func (s *Store) validToken(token string) bool { return ValidToken(token) }
 
 // Handle returns the public handle of a token this store accepts, "" for one
 // it would refuse.

@@ -122,7 +122,7 @@ type Options struct {
 	// by default), an absolute lifetime cap over scs's own (DefaultLifetime
 	// when zero; Check reports one below sm.Lifetime) and IdleTimeout (used
 	// only to estimate "last seen" in device lists; set it to
-	// sm.IdleTimeout). ValidToken is set by New.
+	// sm.IdleTimeout).
 	Core core.Options
 
 	// Codec decodes session blobs to find the user and the deadline. It
@@ -162,7 +162,6 @@ var (
 // failover client or a Cluster client. The client stays the caller's.
 func New(client redis.UniversalClient, opts Options) *Store {
 	co := opts.Core
-	co.ValidToken = nil
 	if co.Lifetime <= 0 {
 		co.Lifetime = DefaultLifetime
 	}
@@ -181,11 +180,11 @@ func New(client redis.UniversalClient, opts Options) *Store {
 	return s
 }
 
-// ValidToken reports whether s has the shape of a token scs gives a store:
+// validToken reports whether s has the shape of a token scs gives a store:
 // 32 random bytes as unpadded base64url (43 characters); with
 // HashTokenInStore, scs hands over their SHA-256 in the same encoding and
 // shape. Anything else is refused before Redis.
-func ValidToken(s string) bool { return core.ValidToken(s) }
+func validToken(s string) bool { return core.ValidToken(s) }
 
 // Core returns the engine, for metrics (Counters) and tools.
 func (s *Store) Core() *core.Store { return s.core }
@@ -244,7 +243,7 @@ func (s *Store) FindCtx(ctx context.Context, token string) ([]byte, bool, error)
 // the new token of a renewal (sm.RenewToken) whose session was revoked
 // before the commit.
 func (s *Store) CommitCtx(ctx context.Context, token string, b []byte, expiry time.Time) error {
-	if !ValidToken(token) {
+	if !validToken(token) {
 		return fmt.Errorf("scsredis: commit: %w", core.ErrInvalidToken)
 	}
 	blob := s.read(b)
@@ -375,7 +374,7 @@ func (r *request) kill(tok string) {
 // removed when the request's context is done, one round trip off the
 // request's path (or, if that fails, with the session's deadline).
 func (s *Store) DeleteCtx(ctx context.Context, token string) error {
-	if !ValidToken(token) {
+	if !validToken(token) {
 		return nil
 	}
 	req := s.reqs.of(ctx)

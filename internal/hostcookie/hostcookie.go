@@ -37,17 +37,6 @@ func Rules(name string) (secure, hostOnly bool) {
 	return false, false
 }
 
-// Enforce sets on c the attributes its name requires.
-func Enforce(c *http.Cookie) {
-	secure, hostOnly := Rules(c.Name)
-	if secure {
-		c.Secure = true
-	}
-	if hostOnly {
-		c.Path, c.Domain = "/", ""
-	}
-}
-
 // Check returns why a browser would refuse c, as sent in a Set-Cookie
 // header, or nil if it would keep it.
 func Check(c *http.Cookie) error {
