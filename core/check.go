@@ -147,18 +147,19 @@ func checkInfo(node string, m map[string]string) []Finding {
 		add("server", LevelOK, "%s %s", name, version)
 	}
 
-	policy, maxmem := m["maxmemory_policy"], m["maxmemory"]
+	// The guard (Options.Eviction) and Stats judge through the same policy.
+	p := policy{name: m["maxmemory_policy"], maxmemory: m["maxmemory"]}
 	switch {
-	case policy == "":
+	case p.name == "":
 		add("eviction", LevelWarning, "INFO names no maxmemory-policy: cannot tell whether user indexes can be evicted")
-	case policy == "noeviction":
+	case !p.unsafe() && p.name == "noeviction":
 		add("eviction", LevelOK, "maxmemory-policy noeviction: a full server refuses writes, never drops a key")
-	case maxmem == "0":
+	case !p.unsafe():
 		add("eviction", LevelWarning, "maxmemory-policy %s with no maxmemory: nothing is evicted until a limit is set; "+
-			"set maxmemory-policy noeviction before setting one", policy)
+			"set maxmemory-policy noeviction before setting one", p.name)
 	default:
 		add("eviction", LevelUnsafe, "maxmemory-policy %s may evict user indexes (read only on list and revoke, so coldest "+
-			"to LRU/LFU): RevokeUser then misses sessions that stay alive; use noeviction, or a Redis for sessions only", policy)
+			"to LRU/LFU): RevokeUser then misses sessions that stay alive; use noeviction, or a Redis for sessions only", p.name)
 	}
 
 	save, saveKnown := m["config:save"]

@@ -41,8 +41,8 @@ const (
 // may evict the store's keys (or its settings could not be read).
 var ErrUnsafeServer = errors.New("redisession: the Redis server may evict session indexes")
 
-// recheck is how long the store trusts what it read of the server's
-// eviction settings before it reads them again.
+// How long the store trusts what it read of the server's eviction
+// settings before it reads them again: an answer, and a failed read.
 const (
 	recheck           = time.Minute
 	recheckAfterError = 5 * time.Second
