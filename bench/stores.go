@@ -500,7 +500,7 @@ func ginHandler(s *Store, st ginsessions.Store, slideOnRead bool, destroy func(*
 
 func newGinRedis(addr string) (*Store, error) {
 	rdb := NewClient(addr)
-	st := ginredis.NewStoreWithOptions(rdb, gorillaredis.Options{Core: core.Options{IdleTimeout: IdleTimeout, Lifetime: Lifetime}}, hashKey)
+	st := ginredis.NewStoreWithOptions(rdb, ginredis.Options{Core: core.Options{IdleTimeout: IdleTimeout, Lifetime: Lifetime}}, hashKey)
 	s := &Store{Kind: "ours", Redis: true, Cookie: "session", Class: classByPrefix("user_sessions:"),
 		Note: "gin + gin-contrib/sessions over ginredis: reads slide on load, no Save; logout is ginredis.Destroy + Save."}
 	s.close = append(s.close, func() { _ = rdb.Close() })

@@ -2,7 +2,9 @@ package conformance
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
+	"strconv"
 	"sync"
 
 	"github.com/redisession/redisession/core"
@@ -48,7 +50,9 @@ func (g *gates) get(name string) *gate {
 //	GET  /get?k=K             value of K
 //	POST /set?k=K&v=V         set K to V
 //	POST /del?k=K             delete K
-//	POST /login?user=U        set the user key to U, then renew the token
+//	POST /login?user=U        log in as U (the adapter's Login)
+//	POST /put-user?type=T&v=V put V, as a value of type T (string, int,
+//	                          int64, uint8, float64, bool), under the user key
 //	POST /logout              destroy the session
 //	POST /renew               renew the token
 //	GET  /devices             the user's sessions
@@ -58,7 +62,8 @@ func (g *gates) get(name string) *gate {
 //	POST /wait-set?gate=G&k=K&v=V
 //	                          wait until gate G opens, then set K to V
 //
-// Every reply carries the handle after the request and the user key's value.
+// Every reply carries the handle after the request and the session's user
+// (the adapter's UserID).
 func (p *prop) app(s Session, r *http.Request) Response {
 	q := r.URL.Query()
 	var out reply
@@ -71,8 +76,13 @@ func (p *prop) app(s Session, r *http.Request) Response {
 	case "/del":
 		s.Delete(q.Get("k"))
 	case "/login":
-		s.Set(p.opts.UserKey, q.Get("user"))
-		err = s.Renew()
+		err = s.Login(q.Get("user"))
+	case "/put-user":
+		var v any
+		v, err = typed(q.Get("type"), q.Get("v"))
+		if err == nil {
+			s.Put(p.opts.UserKey, v)
+		}
 	case "/logout":
 		err = s.Destroy()
 	case "/renew":
@@ -80,7 +90,7 @@ func (p *prop) app(s Session, r *http.Request) Response {
 	case "/devices":
 		out.Sessions, err = s.Sessions()
 	case "/revoke":
-		err = s.Revoke(q.Get("h"))
+		err = s.RevokeSession(q.Get("h"))
 	case "/revoke-others":
 		out.N, err = s.RevokeOthers()
 	case "/revoke-user":
@@ -94,7 +104,7 @@ func (p *prop) app(s Session, r *http.Request) Response {
 		return Response{Status: http.StatusNotFound, Body: []byte(`{"err":"no such route"}`)}
 	}
 	out.Handle = s.Handle()
-	out.User, _ = s.Get(p.opts.UserKey)
+	out.User = s.UserID()
 	status := http.StatusOK
 	if err != nil {
 		out.Err = err.Error()
@@ -102,4 +112,26 @@ func (p *prop) app(s Session, r *http.Request) Response {
 	}
 	body, _ := json.Marshal(out)
 	return Response{Status: status, Body: body}
+}
+
+// typed is v as a value of the type /put-user names.
+func typed(typ, v string) (any, error) {
+	switch typ {
+	case "string":
+		return v, nil
+	case "bool":
+		return strconv.ParseBool(v)
+	case "float64":
+		return strconv.ParseFloat(v, 64)
+	case "int", "int64", "uint8":
+		n, err := strconv.ParseInt(v, 10, 64)
+		switch typ {
+		case "int":
+			return int(n), err
+		case "uint8":
+			return uint8(n), err
+		}
+		return n, err
+	}
+	return nil, fmt.Errorf("no type %q", typ)
 }

@@ -104,7 +104,7 @@ type Adapter struct {
 	// CookieRefused is, for an adapter whose framework writes the session
 	// cookie itself so that the store cannot correct it (scs), the error
 	// the adapter's startup check returns for the cookie as configured
-	// (scsredis.CheckCookie): non-nil when browsers would refuse the cookie,
+	// (scsredis.Store.CheckManager): non-nil when browsers would refuse the cookie,
 	// so that the app does not start with it. nil for an adapter that
 	// corrects the cookie it sends, and for a cookie browsers keep.
 	CookieRefused error
@@ -132,26 +132,36 @@ type Response struct {
 }
 
 // Session is the adapter's per-request view of its session, in the words of
-// its framework. Values are strings.
+// its framework. Values are strings, but for Put.
 type Session interface {
 	// Get returns the value stored under key.
 	Get(key string) (string, bool)
 	// Set stores value under key. Setting Options.UserKey binds the session
 	// to that user.
 	Set(key, value string)
+	// Put stores a value of any type under key, as the framework's own
+	// setter does: Users/Identity puts integers, bools and floats under
+	// Options.UserKey.
+	Put(key string, value any)
 	// Delete removes key.
 	Delete(key string)
 	// Renew gives the session a new token now, keeping its values.
 	Renew() error
 	// Destroy ends the session (logout).
 	Destroy() error
+	// Login binds the session to userID and renews its token: the
+	// adapter's Login.
+	Login(userID string) error
+	// UserID is the user the session belongs to, "" if none: the adapter's
+	// UserID.
+	UserID() string
 	// Handle is the public handle of the session's current token, or "" if
 	// it has none yet.
 	Handle() string
 	// Sessions lists the sessions of the session's user.
 	Sessions() ([]core.SessionInfo, error)
-	// Revoke ends one of the user's sessions by handle.
-	Revoke(handle string) error
+	// RevokeSession ends one of the user's sessions by handle.
+	RevokeSession(handle string) error
 	// RevokeOthers ends every session of the user but this one.
 	RevokeOthers() (int, error)
 	// RevokeUser ends every session of any user (an admin action).

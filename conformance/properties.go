@@ -58,6 +58,11 @@ var properties = []property{
 		spec: "new token, same data; the old token is dead, in Redis and in the index"},
 	{name: "Logout", run: logout,
 		spec: "the key and the index entry (bookkeeping too) are gone; the old cookie is worthless"},
+	{name: "Users/Identity", run: userIdentity,
+		spec: "whose a session is follows core.UserIDOf in every adapter: an integer of any type, or a " +
+			"whole float, names the user its decimal string does, and still does once reloaded; \"\" " +
+			"names none; a bool or a fraction under the user key, or a login as \"\", is refused with " +
+			"an error and changes nothing"},
 	{name: "Index/List", run: indexList,
 		spec: "the user's sessions with device facts, this one among them"},
 	{name: "Index/PruneStale", run: indexPruneStale,
@@ -439,6 +444,56 @@ func indexPruneStale(t *testing.T, p *prop) {
 			"once written, that session would be outside its index")
 	case !cluster && kept:
 		t.Errorf("an entry whose session is gone is still in %s after a listing", idx)
+	}
+}
+
+func userIdentity(t *testing.T, p *prop) {
+	named := []struct{ typ, v string }{{"string", "42"}, {"int", "42"}, {"int64", "42"}, {"uint8", "42"}, {"float64", "42"}}
+	for _, c := range named {
+		d := p.device(t, "identity-"+c.typ)
+		d.set(t, "a", "1")
+		if r := d.must(t, "POST", "/put-user?type="+c.typ+"&v="+c.v); r.User != "42" {
+			t.Errorf("%s %s under the user key: user %q, want \"42\"", c.typ, c.v, r.User)
+		}
+		r := d.get(t, "a")
+		if r.User != "42" || !p.indexed(t, "42", r.Handle) {
+			t.Errorf("%s %s under the user key, reloaded: user %q, in user 42's index %v; want 42, true",
+				c.typ, c.v, r.User, p.indexed(t, "42", r.Handle))
+		}
+	}
+	if r := p.device(t, "admin").must(t, "POST", "/revoke-user?user=42"); r.N != len(named) {
+		t.Errorf("revoking user 42 ended %d sessions, want %d: one per type that names 42", r.N, len(named))
+	}
+
+	anon := p.device(t, "identity-empty")
+	anon.set(t, "a", "1")
+	if r := anon.must(t, "POST", "/put-user?type=string&v="); r.User != "" {
+		t.Errorf(`"" under the user key: user %q, want none`, r.User)
+	}
+	if r := anon.must(t, "GET", "/devices"); len(r.Sessions) != 0 {
+		t.Errorf(`"" under the user key: %d sessions listed, want none`, len(r.Sessions))
+	}
+	if _, status := anon.do(t, "POST", "/login?user="); status == http.StatusOK {
+		t.Errorf(`a login as "" answered 200, want an error`)
+	}
+	if r := anon.get(t, "a"); r.User != "" || r.Value != "1" {
+		t.Errorf(`after a login as "": user %q, value %q; want none, "1"`, r.User, r.Value)
+	}
+
+	for _, c := range []struct{ typ, v string }{{"bool", "true"}, {"float64", "1.5"}} {
+		d := p.device(t, "refused-"+c.typ)
+		before := d.set(t, "a", "1")
+		if _, status := d.do(t, "POST", "/put-user?type="+c.typ+"&v="+c.v); status == http.StatusOK {
+			t.Errorf("%s %s under the user key answered 200, want the save refused", c.typ, c.v)
+		}
+		after := d.get(t, "a")
+		if after.User != "" || after.Value != "1" || after.Handle != before.Handle {
+			t.Errorf("after a refused %s %s: user %q, value %q, handle %s; want the session as it was (none, 1, %s)",
+				c.typ, c.v, after.User, after.Value, after.Handle, before.Handle)
+		}
+		if n := p.indexSize(t, c.v); n != 0 {
+			t.Errorf("a refused %s %s made an index for user %q of %d entries", c.typ, c.v, c.v, n)
+		}
 	}
 }
 

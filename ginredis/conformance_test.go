@@ -10,7 +10,6 @@ import (
 	"github.com/redisession/redisession/conformance"
 	"github.com/redisession/redisession/core"
 	"github.com/redisession/redisession/ginredis"
-	"github.com/redisession/redisession/gorillaredis"
 )
 
 func init() { gin.SetMode(gin.TestMode) }
@@ -34,7 +33,7 @@ func (harness) Layouts() []core.Layout { return []core.Layout{core.LayoutString,
 var _ conformance.Layouter = harness{}
 
 func (harness) Open(t testing.TB, env conformance.Env, app conformance.App) conformance.Adapter {
-	store := ginredis.NewStoreWithOptions(env.Client, gorillaredis.Options{Core: env.Options}, testKeys...)
+	store := ginredis.NewStoreWithOptions(env.Client, ginredis.Options{Core: env.Options}, testKeys...)
 	name := env.CookieName
 	if env.LooseCookie {
 		store.Options(sessions.Options{Path: "/app", Domain: "example.com", MaxAge: int(env.Options.Lifetime.Seconds())})
@@ -82,16 +81,19 @@ func (v view) Get(k string) (string, bool) {
 	x, ok := v.s.Get(k).(string)
 	return x, ok
 }
-func (v view) Set(k, val string) { v.s.Set(k, val) }
-func (v view) Delete(k string)   { v.s.Delete(k) }
-func (v view) Renew() error      { return ginredis.Renew(v.c, v.s) }
-func (v view) Destroy() error    { return ginredis.Destroy(v.c, v.s) }
-func (v view) Handle() string    { return v.s.ID() }
+func (v view) Set(k, val string)     { v.s.Set(k, val) }
+func (v view) Put(k string, val any) { v.s.Set(k, val) }
+func (v view) Delete(k string)       { v.s.Delete(k) }
+func (v view) Renew() error          { return ginredis.Renew(v.c, v.s) }
+func (v view) Destroy() error        { return ginredis.Destroy(v.c, v.s) }
+func (v view) Login(u string) error  { return ginredis.Login(v.c, v.s, u) }
+func (v view) UserID() string        { return ginredis.UserID(v.c, v.s) }
+func (v view) Handle() string        { return ginredis.Handle(v.c, v.s) }
 func (v view) Sessions() ([]core.SessionInfo, error) {
-	return ginredis.UserSessions(v.c, v.s)
+	return ginredis.Sessions(v.c, v.s)
 }
-func (v view) Revoke(h string) error      { return ginredis.Revoke(v.c, v.s, h) }
-func (v view) RevokeOthers() (int, error) { return ginredis.RevokeOthers(v.c, v.s) }
+func (v view) RevokeSession(h string) error { return ginredis.RevokeSession(v.c, v.s, h) }
+func (v view) RevokeOthers() (int, error)   { return ginredis.RevokeOthers(v.c, v.s) }
 func (v view) RevokeUser(u string) (int, error) {
-	return v.store.Gorilla().RevokeUser(v.c.Request.Context(), u)
+	return v.store.RevokeUser(v.c.Request.Context(), u)
 }

@@ -49,14 +49,29 @@
 // and replaces the cookie options wholesale. The attributes come in the
 // order net/http writes them, as with every gin-contrib store.
 //
-// # Helpers
+// # Users and their devices
 //
-// Renew (at login), UserSessions, Revoke, RevokeOthers, RevokeAll and
-// Destroy act on a handler's sessions.Session. Admin actions by user id are
-// on Store.Gorilla.
+// A session belongs to a user once its "user_id" value
+// (core.Options.UserKey) names one, by core.UserIDOf's rule. The operations
+// on this request's session and user are functions of the gin context and
+// the session, in gin-contrib's style: Login (bind the user and renew the
+// token), UserID, Handle, Sessions (the user's devices), RevokeSession (one
+// device), RevokeOthers (every device but this one), Renew and Destroy
+// (logout), each followed by session.Save() where it changes the session:
+//
+//	r.POST("/login", func(c *gin.Context) {
+//		session := sessions.Default(c)
+//		if err := ginredis.Login(c, session, user.ID); err != nil { ... }
+//		_ = session.Save()
+//	})
+//
+// The admin operations take a user id and are methods of the Store:
+// UserSessions and RevokeUser. scsredis and gorillaredis use the same names
+// for the same operations.
 package ginredis
 
 import (
+	"context"
 	"errors"
 	"net/http"
 
@@ -72,21 +87,44 @@ import (
 // Store is a gin-contrib sessions.Store kept in Redis.
 type Store interface {
 	sessions.Store
-	// Gorilla returns the gorilla store underneath, for admin actions by
-	// user id (RevokeUser, UserSessions), its counters and its codecs.
+	// UserSessions lists userID's live sessions with their device facts,
+	// most recently active first, in two round trips: an admin view.
+	UserSessions(ctx context.Context, userID string) ([]core.SessionInfo, error)
+	// RevokeUser ends every session of userID (password change, disabled
+	// account, admin action) and returns how many it ended.
+	RevokeUser(ctx context.Context, userID string) (int, error)
+	// Core returns the engine, for its counters and options.
+	Core() *core.Store
+	// Gorilla returns the gorilla store underneath, for its cookie
+	// options and codecs.
 	Gorilla() *gorillaredis.Store
 }
 
+// Options configures a Store beyond what NewStore takes. Zero values mean
+// the documented defaults.
+type Options struct {
+	// Core configures the engine: key prefix, IdleTimeout, Lifetime, the
+	// user key, the size limit. See core.Options for its defaults.
+	Core core.Options
+	// Serializer encodes session values. Nil means
+	// gorillaredis.GobSerializer, which stores what gin-contrib's own
+	// stores do.
+	Serializer gorillaredis.Serializer
+}
+
 // NewStore returns a Store over client with the default options, signing
-// cookies with keyPairs as gin-contrib's cookie store does.
+// cookies with keyPairs as gin-contrib's cookie store does: a hash key of at
+// least 32 bytes, then optionally an encryption key (16, 24 or 32 bytes),
+// for each pair.
 func NewStore(client redis.UniversalClient, keyPairs ...[]byte) Store {
-	return NewStoreWithOptions(client, gorillaredis.Options{}, keyPairs...)
+	return NewStoreWithOptions(client, Options{}, keyPairs...)
 }
 
 // NewStoreWithOptions is NewStore with the core engine (prefix, timeouts,
 // size limit, user key) and the serializer configured by opts.
-func NewStoreWithOptions(client redis.UniversalClient, opts gorillaredis.Options, keyPairs ...[]byte) Store {
-	return &store{gorillaredis.NewStoreWithOptions(client, opts, keyPairs...)}
+func NewStoreWithOptions(client redis.UniversalClient, opts Options, keyPairs ...[]byte) Store {
+	g := gorillaredis.Options{Core: opts.Core, Serializer: opts.Serializer}
+	return &store{gorillaredis.NewStoreWithOptions(client, g, keyPairs...)}
 }
 
 type store struct {
@@ -140,41 +178,71 @@ func Destroy(c *gin.Context, s sessions.Session) error {
 	return nil
 }
 
-// UserSessions lists the sessions of the session's user, most recently
-// active first.
-func UserSessions(c *gin.Context, s sessions.Session) ([]core.SessionInfo, error) {
-	gs, st, err := open(s)
-	if err != nil {
-		return nil, err
-	}
-	return st.UserSessions(c.Request.Context(), st.UserID(gs))
-}
-
-// Revoke ends one of the session's user's sessions, named by its handle.
-func Revoke(c *gin.Context, s sessions.Session, handle string) error {
+// Login binds the session to userID and gives it a new token now, keeping
+// its values: call it once the user has proven who they are, then
+// session.Save() to send the new cookie. An empty userID returns
+// core.ErrNoUser and changes nothing.
+func Login(c *gin.Context, s sessions.Session, userID string) error {
 	gs, st, err := open(s)
 	if err != nil {
 		return err
 	}
-	return st.RevokeSession(c.Request.Context(), st.UserID(gs), handle)
+	if err := st.Login(c.Request, gs, userID); err != nil {
+		return err
+	}
+	s.Options(ginOptions(gs.Options)) // mark the session written, so Save sends the cookie
+	return nil
 }
 
-// RevokeOthers ends every session of the session's user but this one.
+// UserID returns the user the session belongs to, "" if none (see
+// core.UserIDOf).
+func UserID(c *gin.Context, s sessions.Session) string {
+	gs, st, err := open(s)
+	if err != nil {
+		return ""
+	}
+	return st.UserID(c.Request, gs)
+}
+
+// Handle returns the session's public handle (its ID()): what Sessions
+// lists and RevokeSession takes, never the token.
+func Handle(c *gin.Context, s sessions.Session) string {
+	gs, st, err := open(s)
+	if err != nil {
+		return ""
+	}
+	return st.Handle(c.Request, gs)
+}
+
+// Sessions lists the sessions of the session's user with their device
+// facts, most recently active first; empty for an anonymous session.
+func Sessions(c *gin.Context, s sessions.Session) ([]core.SessionInfo, error) {
+	gs, st, err := open(s)
+	if err != nil {
+		return nil, err
+	}
+	return st.Sessions(c.Request, gs)
+}
+
+// RevokeSession ends one of the session's user's sessions, named by its
+// handle. A handle that is not one of that user's sessions returns an error
+// matching core.ErrNotFound; an anonymous session, core.ErrNoUser.
+func RevokeSession(c *gin.Context, s sessions.Session, handle string) error {
+	gs, st, err := open(s)
+	if err != nil {
+		return err
+	}
+	return st.RevokeSession(c.Request, gs, handle)
+}
+
+// RevokeOthers ends every session of the session's user but this one ("log
+// out everywhere else") and returns how many it ended.
 func RevokeOthers(c *gin.Context, s sessions.Session) (int, error) {
 	gs, st, err := open(s)
 	if err != nil {
 		return 0, err
 	}
 	return st.RevokeOthers(c.Request, gs)
-}
-
-// RevokeAll ends every session of the session's user, this one included.
-func RevokeAll(c *gin.Context, s sessions.Session) (int, error) {
-	gs, st, err := open(s)
-	if err != nil {
-		return 0, err
-	}
-	return st.RevokeUser(c.Request.Context(), st.UserID(gs))
 }
 
 // open returns the gorilla session behind a gin-contrib session, loading it

@@ -17,7 +17,6 @@ import (
 
 	"github.com/redisession/redisession/core"
 	"github.com/redisession/redisession/ginredis"
-	"github.com/redisession/redisession/gorillaredis"
 	"github.com/redisession/redisession/internal/redistest"
 )
 
@@ -34,7 +33,7 @@ func newEnv(t testing.TB) *env {
 	srv := redistest.Start(t)
 	e := &env{srv: srv, count: redistest.NewCounter(), raw: srv.NewClient(t, nil)}
 	e.store = ginredis.NewStoreWithOptions(srv.NewClient(t, e.count),
-		gorillaredis.Options{Core: core.Options{Prefix: srv.Prefix, Now: srv.Now}}, testKeys...)
+		ginredis.Options{Core: core.Options{Prefix: srv.Prefix, Now: srv.Now}}, testKeys...)
 	return e
 }
 
@@ -289,16 +288,15 @@ func TestClearStored(t *testing.T) {
 	}
 }
 
-// TestHelpers: login renews; list, revoke one, revoke others, revoke all,
-// logout, all from gin handlers.
+// TestHelpers: login renews; list, revoke one, revoke others, revoke the
+// user (the admin method), logout, all from gin handlers.
 func TestHelpers(t *testing.T) {
 	e := newEnv(t)
 	r := gin.New()
 	r.Use(sessions.Sessions(cookieName, e.store))
 	r.GET("/login", func(c *gin.Context) {
 		s := sessions.Default(c)
-		s.Set("user_id", c.Query("u"))
-		if err := ginredis.Renew(c, s); err != nil {
+		if err := ginredis.Login(c, s, c.Query("u")); err != nil {
 			c.String(500, err.Error())
 			return
 		}
@@ -306,7 +304,7 @@ func TestHelpers(t *testing.T) {
 		c.String(http.StatusOK, s.ID())
 	})
 	r.GET("/list", func(c *gin.Context) {
-		list, err := ginredis.UserSessions(c, sessions.Default(c))
+		list, err := ginredis.Sessions(c, sessions.Default(c))
 		if err != nil {
 			c.String(500, err.Error())
 			return
@@ -319,7 +317,7 @@ func TestHelpers(t *testing.T) {
 	})
 	r.GET("/revoke", func(c *gin.Context) {
 		s := sessions.Default(c)
-		if err := ginredis.Revoke(c, s, c.Query("h")); err != nil {
+		if err := ginredis.RevokeSession(c, s, c.Query("h")); err != nil {
 			c.String(500, err.Error())
 		}
 		_ = s.Save()
@@ -329,7 +327,7 @@ func TestHelpers(t *testing.T) {
 		c.JSON(http.StatusOK, n)
 	})
 	r.GET("/all", func(c *gin.Context) {
-		n, _ := ginredis.RevokeAll(c, sessions.Default(c))
+		n, _ := e.store.RevokeUser(c.Request.Context(), ginredis.UserID(c, sessions.Default(c)))
 		c.JSON(http.StatusOK, n)
 	})
 	r.GET("/logout", func(c *gin.Context) {
@@ -338,8 +336,7 @@ func TestHelpers(t *testing.T) {
 		_ = s.Save()
 	})
 	r.GET("/who", func(c *gin.Context) {
-		u, _ := sessions.Default(c).Get("user_id").(string)
-		c.String(http.StatusOK, u)
+		c.String(http.StatusOK, ginredis.UserID(c, sessions.Default(c)))
 	})
 	login := func() (*http.Cookie, string) {
 		w := serve(r, "/login?u=u1")

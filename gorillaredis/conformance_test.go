@@ -77,16 +77,17 @@ func (v view) Get(k string) (string, bool) {
 	x, ok := v.s.Values[k].(string)
 	return x, ok
 }
-func (v view) Set(k, val string) { v.s.Values[k] = val }
-func (v view) Delete(k string)   { delete(v.s.Values, k) }
-func (v view) Renew() error      { return v.store.Renew(v.r, v.s) }
-func (v view) Destroy() error    { v.s.Options.MaxAge = -1; return nil }
-func (v view) Handle() string    { return v.s.ID }
+func (v view) Set(k, val string)            { v.s.Values[k] = val }
+func (v view) Put(k string, val any)        { v.s.Values[k] = val }
+func (v view) Delete(k string)              { delete(v.s.Values, k) }
+func (v view) Renew() error                 { return v.store.Renew(v.r, v.s) }
+func (v view) Destroy() error               { v.s.Options.MaxAge = -1; return nil }
+func (v view) Login(u string) error         { return v.store.Login(v.r, v.s, u) }
+func (v view) UserID() string               { return v.store.UserID(v.r, v.s) }
+func (v view) Handle() string               { return v.store.Handle(v.r, v.s) }
+func (v view) RevokeSession(h string) error { return v.store.RevokeSession(v.r, v.s, h) }
 func (v view) Sessions() ([]core.SessionInfo, error) {
-	return v.store.UserSessions(v.r.Context(), v.store.UserID(v.s))
-}
-func (v view) Revoke(h string) error {
-	return v.store.RevokeSession(v.r.Context(), v.store.UserID(v.s), h)
+	return v.store.Sessions(v.r, v.s)
 }
 func (v view) RevokeOthers() (int, error)       { return v.store.RevokeOthers(v.r, v.s) }
 func (v view) RevokeUser(u string) (int, error) { return v.store.RevokeUser(v.r.Context(), u) }

@@ -75,11 +75,27 @@
 // for "__Host-", with Path=/ and no Domain), whatever the options say:
 // browsers drop such cookies otherwise.
 //
+// # Users and their devices
+//
 // A session belongs to a user once Values["user_id"] (core.Options.UserKey)
-// is set to a non-empty value (a string; other types are formatted with
-// fmt.Sprint). Session.ID holds the session's public handle, which is safe to
-// log and show; the token itself only ever travels in the cookie, and Redis
-// keys hold its SHA-256.
+// names one, by core.UserIDOf's rule: a string, an integer (42 is user
+// "42") or a fmt.Stringer; a value of another type makes Save fail rather
+// than keep the session where RevokeUser cannot find it. Login sets it and
+// renews the token in one call:
+//
+//	if err := store.Login(r, session, user.ID); err != nil { ... }
+//	_ = session.Save(r, w)
+//
+// The operations on "this request's session and user" take the request and
+// the session, as gorilla's own methods do: UserID, Handle, Sessions (the
+// user's devices), RevokeSession (one device), RevokeOthers (every device
+// but this one), Renew and Login; log out with Options.MaxAge = -1 and Save.
+// The admin operations take a user id: UserSessions and RevokeUser.
+// scsredis and ginredis use the same names for the same operations.
+//
+// Session.ID holds the session's public handle, which is safe to log and
+// show; the token itself only ever travels in the cookie, and Redis keys
+// hold its SHA-256.
 package gorillaredis
 
 import (
@@ -88,7 +104,6 @@ import (
 	"fmt"
 	"net/http"
 	"reflect"
-	"strconv"
 	"sync"
 	"time"
 
@@ -309,7 +324,7 @@ func (s *Store) CookieValue(name, token string) (string, error) {
 	return s.encodeCookie(name, token)
 }
 
-// Extras outside gorilla's interface.
+// This request's session and user.
 
 // Renew gives the session a new token now, keeping its values, and kills the
 // old one, index included: call it at login and on any privilege change,
@@ -331,13 +346,97 @@ func (s *Store) Renew(r *http.Request, session *sessions.Session) error {
 	return nil
 }
 
-// UserID returns the user the session's values bind it to, "" if none.
-func (s *Store) UserID(session *sessions.Session) string {
-	return userID(session.Values[s.core.Options().UserKey])
+// Login binds the session to userID and gives it a new token, as Renew
+// does: call it once the user has proven who they are, then Save as usual
+// to send the new cookie. It sets Values[core.Options.UserKey]; setting that
+// value yourself and calling Renew is the same. An empty userID returns
+// core.ErrNoUser and changes nothing.
+func (s *Store) Login(r *http.Request, session *sessions.Session, userID string) error {
+	if userID == "" {
+		return core.ErrNoUser
+	}
+	key := s.core.Options().UserKey
+	old, had := session.Values[key]
+	session.Values[key] = userID
+	if err := s.Renew(r, session); err != nil {
+		if had {
+			session.Values[key] = old
+		} else {
+			delete(session.Values, key)
+		}
+		return err
+	}
+	return nil
 }
 
-// UserSessions lists the user's live sessions with their device facts, most
-// recently active first, in two round trips.
+// UserID returns the user the session belongs to, "" if none: the value
+// under core.Options.UserKey, read by core.UserIDOf. A value that rule
+// refuses names no user here, and makes Save fail.
+func (s *Store) UserID(r *http.Request, session *sessions.Session) string {
+	id, _ := s.userOf(session)
+	return id
+}
+
+// userOf is UserID with the error for a value core.UserIDOf refuses.
+func (s *Store) userOf(session *sessions.Session) (string, error) {
+	id, err := core.UserIDOf(session.Values[s.core.Options().UserKey])
+	if err != nil {
+		return "", fmt.Errorf("gorillaredis: session value %q: %w", s.core.Options().UserKey, err)
+	}
+	return id, nil
+}
+
+// Handle returns the session's public handle (its Session.ID): what
+// Sessions lists and RevokeSession takes, never the token. A new session
+// has the handle its first Save will store it under.
+func (s *Store) Handle(r *http.Request, session *sessions.Session) string {
+	return session.ID
+}
+
+// Sessions lists the sessions of the session's user with their device
+// facts, most recently active first, in two round trips; empty for an
+// anonymous session.
+func (s *Store) Sessions(r *http.Request, session *sessions.Session) ([]core.SessionInfo, error) {
+	uid, err := s.userOf(session)
+	if err != nil || uid == "" {
+		return []core.SessionInfo{}, err
+	}
+	return s.core.UserSessions(r.Context(), uid)
+}
+
+// RevokeSession ends one of the session's user's sessions, named by its
+// handle (the Handle of a core.SessionInfo). A handle that is not one of
+// that user's sessions returns an error matching core.ErrNotFound; an
+// anonymous session, core.ErrNoUser.
+func (s *Store) RevokeSession(r *http.Request, session *sessions.Session, handle string) error {
+	uid, err := s.userOf(session)
+	if err != nil {
+		return err
+	}
+	if uid == "" {
+		return core.ErrNoUser
+	}
+	return s.core.RevokeSession(r.Context(), uid, handle)
+}
+
+// RevokeOthers ends every session of the session's user but this one ("log
+// out everywhere else") and returns how many it ended; an anonymous
+// session returns core.ErrNoUser.
+func (s *Store) RevokeOthers(r *http.Request, session *sessions.Session) (int, error) {
+	uid, err := s.userOf(session)
+	if err != nil {
+		return 0, err
+	}
+	if uid == "" {
+		return 0, core.ErrNoUser
+	}
+	return s.core.RevokeOthers(r.Context(), uid, session.ID)
+}
+
+// Admin actions by user id.
+
+// UserSessions lists userID's live sessions with their device facts, most
+// recently active first, in two round trips: an admin view.
 func (s *Store) UserSessions(ctx context.Context, userID string) ([]core.SessionInfo, error) {
 	if userID == "" {
 		return nil, core.ErrNoUser
@@ -345,28 +444,10 @@ func (s *Store) UserSessions(ctx context.Context, userID string) ([]core.Session
 	return s.core.UserSessions(ctx, userID)
 }
 
-// RevokeSession ends one of the user's sessions, named by its handle (the
-// Handle of a core.SessionInfo, or a Session.ID). A handle that is not one of
-// the user's sessions returns an error matching core.ErrNotFound.
-func (s *Store) RevokeSession(ctx context.Context, userID, handle string) error {
-	if userID == "" {
-		return core.ErrNoUser
-	}
-	return s.core.RevokeSession(ctx, userID, handle)
-}
-
-// RevokeOthers ends every session of the session's user except this one ("log
-// out everywhere else") and returns how many it ended.
-func (s *Store) RevokeOthers(r *http.Request, session *sessions.Session) (int, error) {
-	uid := s.UserID(session)
-	if uid == "" {
-		return 0, core.ErrNoUser
-	}
-	return s.core.RevokeOthers(r.Context(), uid, session.ID)
-}
-
-// RevokeUser ends every session of the user, the current one included if it
-// is theirs, and returns how many it ended.
+// RevokeUser ends every session of userID (password change, disabled
+// account, admin action), the current one included if it is theirs, and
+// returns how many it ended: a few round trips whatever the number of
+// sessions in Redis, never a scan.
 func (s *Store) RevokeUser(ctx context.Context, userID string) (int, error) {
 	if userID == "" {
 		return 0, core.ErrNoUser
@@ -485,7 +566,11 @@ func (s *Store) sync(st *state, session *sessions.Session) error {
 	if values == nil {
 		values = map[interface{}]interface{}{}
 	}
-	st.cs.UserID = s.UserID(session)
+	uid, err := s.userOf(session)
+	if err != nil {
+		return err
+	}
+	st.cs.UserID = uid
 	if s.core.Options().Layout == core.LayoutHash {
 		return s.syncFields(st, values)
 	}
@@ -538,22 +623,4 @@ func (s *Store) lifetimeSeconds() int {
 
 func device(r *http.Request) core.Device {
 	return core.Device{UserAgent: r.UserAgent(), RemoteAddr: r.RemoteAddr}
-}
-
-// userID formats the value under the user key.
-func userID(v interface{}) string {
-	switch x := v.(type) {
-	case nil:
-		return ""
-	case string:
-		return x
-	case []byte:
-		return string(x)
-	case float64: // JSONSerializer's numbers
-		return strconv.FormatFloat(x, 'f', -1, 64)
-	case fmt.Stringer:
-		return x.String()
-	default:
-		return fmt.Sprint(x)
-	}
 }

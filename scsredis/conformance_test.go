@@ -37,7 +37,7 @@ func (harness) Open(t testing.TB, env conformance.Env, app conformance.App) conf
 		Cookie:     func(token string) string { return token }, // scs's cookie is the bare token
 		// scs writes the cookie itself: the store cannot correct it, and an
 		// app checks it at startup.
-		CookieRefused: scsredis.CheckCookie(sm),
+		CookieRefused: store.CheckManager(sm),
 		// With IdleTimeout scs commits on every request: Find + Commit.
 		ReadRoundTrips: 2,
 		// scs computes the expiry (time.Now()+IdleTimeout) before it calls
@@ -76,10 +76,13 @@ func (v view) Get(key string) (string, bool) {
 	s, ok := v.sm.Get(v.r.Context(), key).(string)
 	return s, ok
 }
-func (v view) Set(key, value string) { v.sm.Put(v.r.Context(), key, value) }
-func (v view) Delete(key string)     { v.sm.Remove(v.r.Context(), key) }
-func (v view) Renew() error          { return v.sm.RenewToken(v.r.Context()) }
-func (v view) Destroy() error        { return v.sm.Destroy(v.r.Context()) }
+func (v view) Set(key, value string)   { v.sm.Put(v.r.Context(), key, value) }
+func (v view) Put(key string, val any) { v.sm.Put(v.r.Context(), key, val) }
+func (v view) Login(u string) error    { return v.store.Login(v.r.Context(), v.sm, u) }
+func (v view) UserID() string          { return v.store.UserID(v.r.Context(), v.sm) }
+func (v view) Delete(key string)       { v.sm.Remove(v.r.Context(), key) }
+func (v view) Renew() error            { return v.sm.RenewToken(v.r.Context()) }
+func (v view) Destroy() error          { return v.sm.Destroy(v.r.Context()) }
 
 // Handle commits a modified session that has no token yet: scs mints tokens
 // at commit, so an scs handler that needs its session's handle before the
@@ -94,6 +97,6 @@ func (v view) Handle() string {
 	return v.store.Handle(ctx, v.sm)
 }
 func (v view) Sessions() ([]core.SessionInfo, error) { return v.store.Sessions(v.r.Context(), v.sm) }
-func (v view) Revoke(h string) error                 { return v.store.RevokeSession(v.r.Context(), v.sm, h) }
+func (v view) RevokeSession(h string) error          { return v.store.RevokeSession(v.r.Context(), v.sm, h) }
 func (v view) RevokeOthers() (int, error)            { return v.store.RevokeOthers(v.r.Context(), v.sm) }
 func (v view) RevokeUser(u string) (int, error)      { return v.store.RevokeUser(v.r.Context(), u) }

@@ -90,16 +90,16 @@ func TestMismatchedCodec(t *testing.T) {
 	if f.store.Core().Counters().Opaque == 0 {
 		t.Errorf("no opaque payload counted")
 	}
-	err := f.store.Check(f.sm)
+	err := f.store.CheckManager(f.sm)
 	if err == nil || !strings.Contains(err.Error(), "Options.Codec") {
-		t.Errorf("Check = %v, want an error naming Options.Codec", err)
+		t.Errorf("CheckManager = %v, want an error naming Options.Codec", err)
 	}
 	matched := newFixture(t, setup{
 		opts:  scsredis.Options{Codec: jsonCodec{}},
 		tweak: func(sm *scs.SessionManager) { sm.Codec = jsonCodec{}; sm.Cookie.Secure = true },
 	})
-	if err := matched.store.Check(matched.sm); err != nil {
-		t.Errorf("Check with matching codecs: %v", err)
+	if err := matched.store.CheckManager(matched.sm); err != nil {
+		t.Errorf("CheckManager with matching codecs: %v", err)
 	}
 	m := matched.client(t)
 	m.do(t, "/login?user=u1", nil)
@@ -113,8 +113,8 @@ func TestMismatchedCodec(t *testing.T) {
 func TestLongLifetime(t *testing.T) {
 	const week = 7 * 24 * time.Hour
 	f := newFixture(t, setup{tweak: func(sm *scs.SessionManager) { sm.Lifetime = week; sm.Cookie.Secure = true }})
-	if err := f.store.Check(f.sm); err != nil {
-		t.Errorf("Check: %v", err)
+	if err := f.store.CheckManager(f.sm); err != nil {
+		t.Errorf("CheckManager: %v", err)
 	}
 	c := f.client(t)
 	c.do(t, "/login?user=u1", nil)
@@ -129,8 +129,8 @@ func TestLongLifetime(t *testing.T) {
 		opts:  scsredis.Options{Core: core.Options{Lifetime: 24 * time.Hour}},
 		tweak: func(sm *scs.SessionManager) { sm.Lifetime = week },
 	})
-	if err := capped.store.Check(capped.sm); err == nil || !strings.Contains(err.Error(), "Lifetime") {
-		t.Errorf("Check with a 24h cap under a 7-day sm.Lifetime = %v, want an error", err)
+	if err := capped.store.CheckManager(capped.sm); err == nil || !strings.Contains(err.Error(), "Lifetime") {
+		t.Errorf("CheckManager with a 24h cap under a 7-day sm.Lifetime = %v, want an error", err)
 	}
 }
 

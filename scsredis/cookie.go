@@ -11,15 +11,15 @@ import (
 	"github.com/redisession/redisession/internal/hostcookie"
 )
 
-// CheckCookie reports whether browsers will keep the session cookie sm
+// checkCookie reports whether browsers will keep the session cookie sm
 // sends. A name starting with "__Host-" (recommended: no other host or path
 // can set or shadow it) needs sm.Cookie.Secure, Path "/" and no Domain; one
 // starting with "__Secure-" needs Secure. scs writes the cookie itself, so
 // the store cannot correct it, and a browser refuses a cookie that breaks
 // its prefix without a word: every request would start a new session. Call
-// CheckCookie once at startup. Note that scs's Cookie.Secure is false by
-// default.
-func CheckCookie(sm *scs.SessionManager) error {
+// CheckManager, which calls it, once at startup. Note that scs's
+// Cookie.Secure is false by default.
+func checkCookie(sm *scs.SessionManager) error {
 	c := &http.Cookie{Name: sm.Cookie.Name, Path: sm.Cookie.Path, Domain: sm.Cookie.Domain, Secure: sm.Cookie.Secure}
 	if err := hostcookie.Check(c); err != nil {
 		return fmt.Errorf("scsredis: %w", err)
@@ -27,14 +27,19 @@ func CheckCookie(sm *scs.SessionManager) error {
 	return nil
 }
 
-// Check reports, at startup, what would make sm and the store disagree
-// without a word at run time: a cookie browsers refuse (CheckCookie), an
+// CheckManager reports, at startup, what would make sm and the store
+// disagree without a word at run time: a cookie browsers refuse (a
+// "__Host-" name needs sm.Cookie.Secure, Path "/" and no Domain; a
+// "__Secure-" name needs Secure: scs writes the cookie itself, so the
+// store cannot correct it, and a browser refuses such a cookie without a
+// word, starting a new session on every request), an
 // Options.Codec that cannot decode what sm.Codec writes (sessions would be
 // stored opaque, bound to no user, in no device list), and an
 // Options.Core.Lifetime shorter than sm.Lifetime (sessions would end before
 // the cookie scs sends says).
-func (s *Store) Check(sm *scs.SessionManager) error {
-	errs := []error{CheckCookie(sm)}
+// It checks the manager; core.Store.CheckServer checks the Redis server.
+func (s *Store) CheckManager(sm *scs.SessionManager) error {
+	errs := []error{checkCookie(sm)}
 	codec := sm.Codec
 	if codec == nil {
 		codec = scs.GobCodec{}

@@ -59,6 +59,7 @@ type committed struct {
 	b        []byte
 	deadline time.Time
 	uid      string
+	uidErr   error // the value under the user key is one core.UserIDOf refuses
 	opaque   bool                   // Options.Codec cannot decode it: stored as it is
 	values   map[string]interface{} // decoded, if it had to be
 	wire     gobBlob                // read without decoding (GobCodec), if wireOK
@@ -98,7 +99,8 @@ func (s *Store) decode(c *committed) {
 	if values == nil {
 		values = map[string]interface{}{}
 	}
-	c.deadline, c.values, c.uid = deadline, values, userID(values, s.userKey)
+	c.deadline, c.values = deadline, values
+	c.uid, c.uidErr = userID(values[s.userKey], s.userKey)
 }
 
 // same reports whether stored holds what c does: compared on the wire when

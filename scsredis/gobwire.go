@@ -5,6 +5,8 @@ import (
 	"slices"
 	"strconv"
 	"time"
+
+	"github.com/redisession/redisession/core"
 )
 
 // What a commit needs of scs's GobCodec bytes (the deadline, the user, and
@@ -192,55 +194,47 @@ func (g *gobBlob) Deadline() (time.Time, bool) {
 	return t, t.UnmarshalBinary(g.deadline) == nil
 }
 
-// userID returns the user the blob names under BoundUserKey, else userKey,
-// as userID does for decoded values; ok is false when the value is of a
-// type this cannot read without decoding.
+// userID returns the user the blob names under userKey, as core.UserIDOf
+// does for the decoded value; ok is false when the value is of a type this
+// cannot read without decoding.
 func (g *gobBlob) userID(userKey string) (string, bool) {
-	for _, k := range []string{BoundUserKey, userKey} {
-		for _, e := range g.entries {
-			r := gobReader{b: e}
-			key, _ := r.bytes()
-			if string(key) != k {
-				continue
-			}
-			name, _ := r.bytes()
-			if len(name) == 0 {
-				break // nil: names no user
-			}
-			r.int() // type id
-			v, _ := r.bytes()
-			val := gobReader{b: v}
-			if d, ok := val.uint(); !ok || d != 0 { // a single value: delta 0, then the value
+	for _, e := range g.entries {
+		r := gobReader{b: e}
+		key, _ := r.bytes()
+		if string(key) != userKey {
+			continue
+		}
+		name, _ := r.bytes()
+		if len(name) == 0 {
+			return "", true // nil: names no user
+		}
+		r.int() // type id
+		v, _ := r.bytes()
+		val := gobReader{b: v}
+		if d, ok := val.uint(); !ok || d != 0 { // a single value: delta 0, then the value
+			return "", false
+		}
+		switch string(name) {
+		case "string":
+			s, ok := val.bytes()
+			if !ok || len(s) > core.MaxUserIDLen {
 				return "", false
 			}
-			var id string
-			switch string(name) {
-			case "string":
-				s, ok := val.bytes()
-				if !ok {
-					return "", false
-				}
-				id = string(s)
-			case "int", "int64", "int32":
-				n, ok := val.int()
-				if !ok {
-					return "", false
-				}
-				id = strconv.FormatInt(n, 10)
-			case "uint", "uint64", "uint32":
-				n, ok := val.uint()
-				if !ok {
-					return "", false
-				}
-				id = strconv.FormatUint(n, 10)
-			default:
-				return "", false // a Stringer, or a type userID ignores: decode to tell
+			return string(s), true
+		case "int", "int64", "int32":
+			n, ok := val.int()
+			if !ok {
+				return "", false
 			}
-			if id != "" {
-				return id, true
+			return strconv.FormatInt(n, 10), true
+		case "uint", "uint64", "uint32":
+			n, ok := val.uint()
+			if !ok {
+				return "", false
 			}
-			break
+			return strconv.FormatUint(n, 10), true
 		}
+		return "", false // a Stringer, a float, or a type UserIDOf refuses: decode to tell
 	}
 	return "", true
 }

@@ -104,17 +104,12 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/alexedwards/scs/v2"
 	"github.com/redis/go-redis/v9"
 	"github.com/redisession/redisession/core"
 )
-
-// BoundUserKey is the session value Bind writes. It takes precedence over
-// the user key.
-const BoundUserKey = "__redisession_user"
 
 // Options configures a Store. The zero value is ready to use.
 type Options struct {
@@ -249,6 +244,9 @@ func (s *Store) CommitCtx(ctx context.Context, token string, b []byte, expiry ti
 	blob := s.read(b)
 	if blob.opaque {
 		s.core.CountOpaque()
+	}
+	if blob.uidErr != nil {
+		return fmt.Errorf("scsredis: commit: %w", blob.uidErr)
 	}
 	deadline, uid, opaque := blob.deadline, blob.uid, blob.opaque
 	// scs reads time.Now; the store may run on its own clock. Carry the
@@ -405,26 +403,39 @@ func (s *Store) DeleteCtx(ctx context.Context, token string) error {
 	return err
 }
 
-// Bind binds the request's session to userID from its next commit on, for
-// apps whose user key is not Options.Core.UserKey; "" unbinds it. It writes
-// BoundUserKey in the session values. Call sm.RenewToken first at login.
-func (s *Store) Bind(ctx context.Context, sm *scs.SessionManager, userID string) {
+// Login binds the request's session to userID and gives it a new token
+// (sm.RenewToken): call it once the user has proven who they are. It puts
+// userID under Options.Core.UserKey; doing that and calling sm.RenewToken
+// yourself is the same. An empty userID returns core.ErrNoUser and changes
+// nothing.
+func (s *Store) Login(ctx context.Context, sm *scs.SessionManager, userID string) error {
 	if userID == "" {
-		sm.Remove(ctx, BoundUserKey)
-		return
+		return fmt.Errorf("scsredis: login: %w", core.ErrNoUser)
 	}
-	sm.Put(ctx, BoundUserKey, userID)
+	old, had := sm.Get(ctx, s.userKey), sm.Exists(ctx, s.userKey)
+	sm.Put(ctx, s.userKey, userID)
+	if err := sm.RenewToken(ctx); err != nil {
+		if had {
+			sm.Put(ctx, s.userKey, old)
+		} else {
+			sm.Remove(ctx, s.userKey)
+		}
+		return err
+	}
+	return nil
 }
 
-// UserID returns the user the request's session is bound to, "" if none.
+// UserID returns the user the request's session belongs to, "" if none:
+// the value under Options.Core.UserKey, read by core.UserIDOf. A value that
+// rule refuses names no user here, and makes the commit fail.
 func (s *Store) UserID(ctx context.Context, sm *scs.SessionManager) string {
-	values := map[string]interface{}{}
-	for _, k := range []string{BoundUserKey, s.userKey} {
-		if v := sm.Get(ctx, k); v != nil {
-			values[k] = v
-		}
-	}
-	return userID(values, s.userKey)
+	id, _ := s.userOf(ctx, sm)
+	return id
+}
+
+// userOf is UserID with the error for a value core.UserIDOf refuses.
+func (s *Store) userOf(ctx context.Context, sm *scs.SessionManager) (string, error) {
+	return userID(sm.Get(ctx, s.userKey), s.userKey)
 }
 
 // Handle returns the public handle of the request's session: what device
@@ -442,25 +453,25 @@ func (s *Store) Handle(ctx context.Context, sm *scs.SessionManager) string {
 }
 
 // Sessions lists the sessions of the request's user with their device
-// facts, most recently active first; empty for an anonymous session.
+// facts, most recently active first, in two round trips; empty for an
+// anonymous session.
 func (s *Store) Sessions(ctx context.Context, sm *scs.SessionManager) ([]core.SessionInfo, error) {
-	uid := s.UserID(ctx, sm)
-	if uid == "" {
-		return []core.SessionInfo{}, nil
+	uid, err := s.userOf(ctx, sm)
+	if err != nil || uid == "" {
+		return []core.SessionInfo{}, err
 	}
 	return s.core.UserSessions(ctx, uid)
 }
 
-// UserSessions lists a user's sessions (an admin view) in two round trips.
-func (s *Store) UserSessions(ctx context.Context, userID string) ([]core.SessionInfo, error) {
-	return s.core.UserSessions(ctx, userID)
-}
-
 // RevokeSession ends one of the request's user's sessions, named by its
-// handle. A handle that is not one of that user's sessions returns an error
-// matching core.ErrNotFound; an anonymous session, core.ErrNoUser.
+// handle (the Handle of a core.SessionInfo). A handle that is not one of
+// that user's sessions returns an error matching core.ErrNotFound; an
+// anonymous session, core.ErrNoUser.
 func (s *Store) RevokeSession(ctx context.Context, sm *scs.SessionManager, handle string) error {
-	uid := s.UserID(ctx, sm)
+	uid, err := s.userOf(ctx, sm)
+	if err != nil {
+		return err
+	}
 	if uid == "" {
 		return fmt.Errorf("scsredis: revoke %s: %w", handle, core.ErrNoUser)
 	}
@@ -468,9 +479,13 @@ func (s *Store) RevokeSession(ctx context.Context, sm *scs.SessionManager, handl
 }
 
 // RevokeOthers ends every session of the request's user but the request's
-// own ("log out everywhere else") and returns how many it ended.
+// own ("log out everywhere else") and returns how many it ended; an
+// anonymous session returns core.ErrNoUser.
 func (s *Store) RevokeOthers(ctx context.Context, sm *scs.SessionManager) (int, error) {
-	uid := s.UserID(ctx, sm)
+	uid, err := s.userOf(ctx, sm)
+	if err != nil {
+		return 0, err
+	}
 	if uid == "" {
 		return 0, fmt.Errorf("scsredis: revoke others: %w", core.ErrNoUser)
 	}
@@ -482,41 +497,36 @@ func (s *Store) RevokeOthers(ctx context.Context, sm *scs.SessionManager) (int, 
 	return s.core.RevokeOthers(ctx, uid, keep)
 }
 
+// Admin actions by user id.
+
+// UserSessions lists userID's live sessions with their device facts, most
+// recently active first, in two round trips: an admin view.
+func (s *Store) UserSessions(ctx context.Context, userID string) ([]core.SessionInfo, error) {
+	if userID == "" {
+		return nil, fmt.Errorf("scsredis: user sessions: %w", core.ErrNoUser)
+	}
+	return s.core.UserSessions(ctx, userID)
+}
+
 // RevokeUser ends every session of userID (password change, disabled
-// account, admin action) and returns how many it ended: a few round trips
-// whatever the number of sessions in Redis, never a scan.
+// account, admin action), the current one included if it is theirs, and
+// returns how many it ended: a few round trips whatever the number of
+// sessions in Redis, never a scan.
 func (s *Store) RevokeUser(ctx context.Context, userID string) (int, error) {
+	if userID == "" {
+		return 0, fmt.Errorf("scsredis: revoke user: %w", core.ErrNoUser)
+	}
 	return s.core.RevokeUser(ctx, userID)
 }
 
-// userID is the user named by session values: BoundUserKey, else the user
-// key. Strings, integers and fmt.Stringers name a user; other types do not.
-func userID(values map[string]interface{}, userKey string) string {
-	for _, k := range []string{BoundUserKey, userKey} {
-		var id string
-		switch v := values[k].(type) {
-		case string:
-			id = v
-		case int:
-			id = strconv.Itoa(v)
-		case int64:
-			id = strconv.FormatInt(v, 10)
-		case int32:
-			id = strconv.FormatInt(int64(v), 10)
-		case uint:
-			id = strconv.FormatUint(uint64(v), 10)
-		case uint64:
-			id = strconv.FormatUint(v, 10)
-		case uint32:
-			id = strconv.FormatUint(uint64(v), 10)
-		case fmt.Stringer:
-			id = v.String()
-		}
-		if id != "" {
-			return id
-		}
+// userID is the user the value under the user key names, by
+// core.UserIDOf's rule.
+func userID(v interface{}, userKey string) (string, error) {
+	id, err := core.UserIDOf(v)
+	if err != nil {
+		return "", fmt.Errorf("scsredis: session value %q: %w", userKey, err)
 	}
-	return ""
+	return id, nil
 }
 
 type deviceKey struct{}

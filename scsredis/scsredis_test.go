@@ -65,7 +65,7 @@ func newFixture(t *testing.T, su setup) *fixture {
 // app routes:
 //
 //	/put?k=K&v=V  /get?k=K  /login?user=U  /logout  /handle
-//	/devices  /revoke-others  /revoke-user?user=U  /bind?user=U  /put-int?k=K&v=N
+//	/devices  /revoke-others  /revoke-user?user=U  /store-login?user=U  /put-int?k=K&v=N
 func (f *fixture) app() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx, q := r.Context(), r.URL.Query()
@@ -82,10 +82,8 @@ func (f *fixture) app() http.Handler {
 			if err = f.sm.RenewToken(ctx); err == nil {
 				f.sm.Put(ctx, "user_id", q.Get("user"))
 			}
-		case "/bind":
-			if err = f.sm.RenewToken(ctx); err == nil {
-				f.store.Bind(ctx, f.sm, q.Get("user"))
-			}
+		case "/store-login":
+			err = f.store.Login(ctx, f.sm, q.Get("user"))
 		case "/logout":
 			err = f.sm.Destroy(ctx)
 		case "/handle":
@@ -503,9 +501,9 @@ func TestUserBinding(t *testing.T) {
 	if h := a.handle(t); !f.indexed(t, "5", h) {
 		t.Errorf("an int user id did not bind the session")
 	}
-	b.do(t, "/bind?user=alice", nil)
+	b.do(t, "/store-login?user=alice", nil)
 	if h := b.handle(t); !f.indexed(t, "alice", h) {
-		t.Errorf("Bind did not bind the session")
+		t.Errorf("Login did not bind the session under the configured user key")
 	}
 	var list []core.SessionInfo
 	b.do(t, "/devices", &list)

@@ -17,6 +17,7 @@ package reference
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 
@@ -90,6 +91,23 @@ func (x *Session) Get(key string) (string, bool) { v, ok := x.values[key]; retur
 // session to that user.
 func (x *Session) Set(key, value string) { x.values[key] = value }
 
+// Put stores v under key as text: under the store's user key, the user
+// core.UserIDOf names, or the error it gives for a value it refuses (the
+// session is then left as it was); under any other key, v as fmt.Sprint
+// formats it.
+func (x *Session) Put(key string, v any) error {
+	if key != x.store.Core.Options().UserKey {
+		x.values[key] = fmt.Sprint(v)
+		return nil
+	}
+	id, err := core.UserIDOf(v)
+	if err != nil {
+		return err
+	}
+	x.values[key] = id
+	return nil
+}
+
 // Delete removes key.
 func (x *Session) Delete(key string) { delete(x.values, key) }
 
@@ -99,7 +117,27 @@ func (x *Session) Handle() string { return x.cs.Handle() }
 // UserID is the user the session belongs to, "" if none.
 func (x *Session) UserID() string { return x.values[x.store.Core.Options().UserKey] }
 
-// Renew gives the session a new token now (call it at login).
+// Login binds the session to userID and renews its token: call it once the
+// user has proven who they are. An empty userID returns core.ErrNoUser.
+func (x *Session) Login(r *http.Request, userID string) error {
+	if userID == "" {
+		return core.ErrNoUser
+	}
+	key := x.store.Core.Options().UserKey
+	old, had := x.values[key]
+	x.values[key] = userID
+	if err := x.Renew(r); err != nil {
+		if had {
+			x.values[key] = old
+		} else {
+			delete(x.values, key)
+		}
+		return err
+	}
+	return nil
+}
+
+// Renew gives the session a new token now (Login calls it).
 func (x *Session) Renew(r *http.Request) error {
 	x.sync()
 	if err := x.store.Core.Renew(r.Context(), x.cs); err != nil {

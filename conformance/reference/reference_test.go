@@ -30,7 +30,12 @@ func (harness) Open(t testing.TB, env conformance.Env, app conformance.App) conf
 	}
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		x := store.Load(r)
-		res := app(view{x, store, r}, r)
+		v := view{x, store, r, new(error)}
+		res := app(v, r)
+		if *v.putErr != nil {
+			http.Error(w, (*v.putErr).Error(), http.StatusInternalServerError)
+			return
+		}
 		if err := store.Save(w, r, x); err != nil {
 			http.Error(w, err.Error(), http.StatusInternalServerError)
 			return
@@ -48,17 +53,26 @@ func (harness) Open(t testing.TB, env conformance.Env, app conformance.App) conf
 // view is the suite's Session over a reference.Session.
 type view struct {
 	*reference.Session
-	store *reference.Store
-	r     *http.Request
+	store  *reference.Store
+	r      *http.Request
+	putErr *error // a Put the session refused: the request fails, nothing is saved
 }
 
 func (v view) ctx() context.Context { return v.r.Context() }
 func (v view) Renew() error         { return v.Session.Renew(v.r) }
-func (v view) Destroy() error       { return v.Session.Destroy(v.r) }
+func (v view) Login(u string) error { return v.Session.Login(v.r, u) }
+func (v view) Put(k string, val any) {
+	if err := v.Session.Put(k, val); err != nil {
+		*v.putErr = err
+	}
+}
+func (v view) Destroy() error { return v.Session.Destroy(v.r) }
 func (v view) Sessions() ([]core.SessionInfo, error) {
 	return v.store.Core.UserSessions(v.ctx(), v.UserID())
 }
-func (v view) Revoke(h string) error { return v.store.Core.RevokeSession(v.ctx(), v.UserID(), h) }
+func (v view) RevokeSession(h string) error {
+	return v.store.Core.RevokeSession(v.ctx(), v.UserID(), h)
+}
 func (v view) RevokeOthers() (int, error) {
 	return v.store.Core.RevokeOthers(v.ctx(), v.UserID(), v.Handle())
 }

@@ -12,16 +12,12 @@ import (
 	"github.com/redisession/redisession/core"
 	"github.com/redisession/redisession/examples/internal/demo"
 	"github.com/redisession/redisession/ginredis"
-	"github.com/redisession/redisession/gorillaredis"
 	"github.com/redisession/redisession/prom"
 )
 
-// Session values besides demo.CSRFKey. "user_id" is the key that binds a
-// session to its user's index: setting it is all the store needs.
-const (
-	userKey = "user_id"
-	cartKey = "cart"
-)
+// The session value besides demo.CSRFKey and the user, which
+// ginredis.Login puts under "user_id" (core.Options.UserKey).
+const cartKey = "cart"
 
 type app struct {
 	users *demo.Users
@@ -30,7 +26,7 @@ type app struct {
 // newApp returns the demo's gin engine over the config's Redis.
 func newApp(cfg demo.Config) http.Handler {
 	cfg = cfg.Defaults()
-	store := ginredis.NewStoreWithOptions(cfg.Redis, gorillaredis.Options{Core: cfg.Core}, cfg.SessionKey)
+	store := ginredis.NewStoreWithOptions(cfg.Redis, ginredis.Options{Core: cfg.Core}, cfg.SessionKey)
 	// The demo serves plain HTTP on 127.0.0.1, where a browser would not send
 	// a Secure cookie back. Behind TLS keep the store's default (Secure).
 	store.Options(sessions.Options{Path: "/", MaxAge: 24 * 60 * 60})
@@ -41,7 +37,7 @@ func newApp(cfg demo.Config) http.Handler {
 	r.SetHTMLTemplate(demo.Templates())
 
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(prom.NewCollector(store.Gorilla().Core(), prom.Options{}))
+	reg.MustRegister(prom.NewCollector(store.Core(), prom.Options{}))
 	r.GET("/metrics", gin.WrapH(promhttp.HandlerFor(reg, promhttp.HandlerOpts{})))
 
 	pages := r.Group("/", sessions.Sessions("session", store), checkCSRF)
@@ -75,7 +71,7 @@ func checkCSRF(c *gin.Context) {
 
 // requireUser sends a visitor who is not logged in to the login form.
 func requireUser(c *gin.Context) {
-	if user, _ := sessions.Default(c).Get(userKey).(string); user == "" {
+	if ginredis.UserID(c, sessions.Default(c)) == "" {
 		c.Redirect(http.StatusSeeOther, "/login")
 		c.Abort()
 		return
@@ -88,7 +84,7 @@ func requireUser(c *gin.Context) {
 func render(c *gin.Context, status int, name string, p demo.Page) {
 	s := sessions.Default(c)
 	p.Framework = "gin"
-	p.User, _ = s.Get(userKey).(string)
+	p.User = ginredis.UserID(c, s)
 	for _, f := range s.Flashes() {
 		p.Flashes = append(p.Flashes, fmt.Sprint(f))
 	}
@@ -115,7 +111,7 @@ func redirect(c *gin.Context, path string) {
 }
 
 func (a *app) loginForm(c *gin.Context) {
-	if user, _ := sessions.Default(c).Get(userKey).(string); user != "" {
+	if ginredis.UserID(c, sessions.Default(c)) != "" {
 		c.Redirect(http.StatusSeeOther, "/")
 		return
 	}
@@ -129,13 +125,12 @@ func (a *app) login(c *gin.Context) {
 		return
 	}
 	s := sessions.Default(c)
-	// A new session id at login: whoever knew the old one (session
-	// fixation) is not logged in with it.
-	if err := ginredis.Renew(c, s); err != nil {
+	// Login binds the session to the user and gives it a new token:
+	// whoever knew the old one (session fixation) is not logged in with it.
+	if err := ginredis.Login(c, s, name); err != nil {
 		c.AbortWithError(http.StatusInternalServerError, err)
 		return
 	}
-	s.Set(userKey, name)
 	s.Set(demo.CSRFKey, demo.NewCSRFToken())
 	redirect(c, "/")
 }
@@ -173,22 +168,22 @@ func (a *app) clearCart(c *gin.Context) {
 
 func (a *app) devices(c *gin.Context) {
 	s := sessions.Default(c)
-	list, err := ginredis.UserSessions(c, s)
+	list, err := ginredis.Sessions(c, s)
 	if err != nil {
 		c.AbortWithError(http.StatusInternalServerError, err)
 		return
 	}
-	render(c, http.StatusOK, "devices.html", demo.Page{Title: "Your devices", Devices: demo.Devices(list, s.ID())})
+	render(c, http.StatusOK, "devices.html", demo.Page{Title: "Your devices", Devices: demo.Devices(list, ginredis.Handle(c, s))})
 }
 
 func (a *app) revoke(c *gin.Context) {
 	s := sessions.Default(c)
 	handle := c.PostForm("handle")
-	if handle == s.ID() {
+	if handle == ginredis.Handle(c, s) {
 		a.logout(c)
 		return
 	}
-	switch err := ginredis.Revoke(c, s, handle); {
+	switch err := ginredis.RevokeSession(c, s, handle); {
 	case errors.Is(err, core.ErrNotFound):
 		s.AddFlash("That device was already logged out.")
 	case err != nil:
@@ -217,7 +212,7 @@ func (a *app) passwordForm(c *gin.Context) {
 
 func (a *app) changePassword(c *gin.Context) {
 	s := sessions.Default(c)
-	user, _ := s.Get(userKey).(string)
+	user := ginredis.UserID(c, s)
 	err := a.users.ChangePassword(user, c.PostForm("current"), c.PostForm("new"), c.PostForm("confirm"))
 	if err != nil {
 		render(c, http.StatusBadRequest, "password.html", demo.Page{Title: "Change password", Error: err.Error()})

@@ -14,12 +14,10 @@ import (
 	"github.com/redisession/redisession/prom"
 )
 
-// The cookie name and the session values besides demo.CSRFKey. "user_id" is
-// the key that binds a session to its user's index: setting it is all the
-// store needs.
+// The cookie name and the session value besides demo.CSRFKey and the user,
+// which store.Login puts under "user_id" (core.Options.UserKey).
 const (
 	sessionName = "session"
-	userKey     = "user_id"
 	cartKey     = "cart"
 )
 
@@ -80,7 +78,7 @@ func (a *app) page(h handler, needUser bool) http.HandlerFunc {
 			http.Error(w, http.StatusText(http.StatusMethodNotAllowed), http.StatusMethodNotAllowed)
 			return
 		}
-		if needUser && a.store.UserID(s) == "" {
+		if needUser && a.store.UserID(r, s) == "" {
 			http.Redirect(w, r, "/login", http.StatusSeeOther)
 			return
 		}
@@ -109,7 +107,7 @@ func serverError(w http.ResponseWriter, err error) {
 // flashes) and renders a page with the session's user, token and flashes.
 func (a *app) render(w http.ResponseWriter, r *http.Request, s *sessions.Session, status int, name string, p demo.Page) {
 	p.Framework = "gorilla/sessions"
-	p.User = a.store.UserID(s)
+	p.User = a.store.UserID(r, s)
 	for _, f := range s.Flashes() {
 		if msg, ok := f.(string); ok {
 			p.Flashes = append(p.Flashes, msg)
@@ -139,7 +137,7 @@ func redirect(w http.ResponseWriter, r *http.Request, s *sessions.Session, path 
 
 func (a *app) login(w http.ResponseWriter, r *http.Request, s *sessions.Session) {
 	if r.Method != http.MethodPost {
-		if a.store.UserID(s) != "" {
+		if a.store.UserID(r, s) != "" {
 			http.Redirect(w, r, "/", http.StatusSeeOther)
 			return
 		}
@@ -151,13 +149,12 @@ func (a *app) login(w http.ResponseWriter, r *http.Request, s *sessions.Session)
 		a.render(w, r, s, http.StatusUnauthorized, "login.html", demo.Page{Title: "Log in", Error: demo.MsgBadLogin})
 		return
 	}
-	// A new session id at login: whoever knew the old one (session fixation)
-	// is not logged in with it.
-	if err := a.store.Renew(r, s); err != nil {
+	// Login binds the session to the user and gives it a new token: whoever
+	// knew the old one (session fixation) is not logged in with it.
+	if err := a.store.Login(r, s, name); err != nil {
 		serverError(w, err)
 		return
 	}
-	s.Values[userKey] = name
 	s.Values[demo.CSRFKey] = demo.NewCSRFToken()
 	redirect(w, r, s, "/")
 }
@@ -201,13 +198,12 @@ func (a *app) clearCart(w http.ResponseWriter, r *http.Request, s *sessions.Sess
 }
 
 func (a *app) devices(w http.ResponseWriter, r *http.Request, s *sessions.Session) {
-	list, err := a.store.UserSessions(r.Context(), a.store.UserID(s))
+	list, err := a.store.Sessions(r, s)
 	if err != nil {
 		serverError(w, err)
 		return
 	}
-	// Session.ID is the session's public handle, as in the list.
-	a.render(w, r, s, http.StatusOK, "devices.html", demo.Page{Title: "Your devices", Devices: demo.Devices(list, s.ID)})
+	a.render(w, r, s, http.StatusOK, "devices.html", demo.Page{Title: "Your devices", Devices: demo.Devices(list, a.store.Handle(r, s))})
 }
 
 func (a *app) revoke(w http.ResponseWriter, r *http.Request, s *sessions.Session) {
@@ -216,11 +212,11 @@ func (a *app) revoke(w http.ResponseWriter, r *http.Request, s *sessions.Session
 		return
 	}
 	handle := r.PostFormValue("handle")
-	if handle == s.ID {
+	if handle == a.store.Handle(r, s) {
 		a.logout(w, r, s)
 		return
 	}
-	switch err := a.store.RevokeSession(r.Context(), a.store.UserID(s), handle); {
+	switch err := a.store.RevokeSession(r, s, handle); {
 	case errors.Is(err, core.ErrNotFound):
 		s.AddFlash("That device was already logged out.")
 	case err != nil:
@@ -251,7 +247,7 @@ func (a *app) password(w http.ResponseWriter, r *http.Request, s *sessions.Sessi
 		a.render(w, r, s, http.StatusOK, "password.html", demo.Page{Title: "Change password"})
 		return
 	}
-	user := a.store.UserID(s)
+	user := a.store.UserID(r, s)
 	err := a.users.ChangePassword(user, r.PostFormValue("current"), r.PostFormValue("new"), r.PostFormValue("confirm"))
 	if err != nil {
 		a.render(w, r, s, http.StatusBadRequest, "password.html", demo.Page{Title: "Change password", Error: err.Error()})

@@ -15,10 +15,9 @@ import (
 	"github.com/redisession/redisession/scsredis"
 )
 
-// Session values besides demo.CSRFKey. "user_id" is the key that binds a
-// session to its user's index: putting it is all the store needs.
+// Session values besides demo.CSRFKey and the user, which store.Login puts
+// under "user_id" (core.Options.UserKey).
 const (
-	userKey  = "user_id"
 	cartKey  = "cart"
 	flashKey = "flash"
 )
@@ -51,7 +50,7 @@ func newApp(cfg demo.Config) http.Handler {
 	// scs's default, kept because the demo serves plain HTTP on 127.0.0.1;
 	// behind TLS set it to true.
 	sm.Cookie.Secure = false
-	if err := store.Check(sm); err != nil {
+	if err := store.CheckManager(sm); err != nil {
 		panic(err) // a cookie browsers refuse, a codec or lifetime the store cannot follow
 	}
 
@@ -100,7 +99,7 @@ func (a *app) checkCSRF(next http.Handler) http.Handler {
 // requireUser sends a visitor who is not logged in to the login form.
 func (a *app) requireUser(next http.HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if a.sm.GetString(r.Context(), userKey) == "" {
+		if a.store.UserID(r.Context(), a.sm) == "" {
 			http.Redirect(w, r, "/login", http.StatusSeeOther)
 			return
 		}
@@ -134,7 +133,7 @@ func methodNotAllowed(w http.ResponseWriter) {
 func (a *app) render(w http.ResponseWriter, r *http.Request, status int, name string, p demo.Page) {
 	ctx := r.Context()
 	p.Framework = "scs"
-	p.User = a.sm.GetString(ctx, userKey)
+	p.User = a.store.UserID(ctx, a.sm)
 	if msg := a.sm.PopString(ctx, flashKey); msg != "" {
 		p.Flashes = []string{msg}
 	}
@@ -149,7 +148,7 @@ func (a *app) render(w http.ResponseWriter, r *http.Request, status int, name st
 func (a *app) login(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	if r.Method != http.MethodPost {
-		if a.sm.GetString(ctx, userKey) != "" {
+		if a.store.UserID(ctx, a.sm) != "" {
 			http.Redirect(w, r, "/", http.StatusSeeOther)
 			return
 		}
@@ -161,13 +160,12 @@ func (a *app) login(w http.ResponseWriter, r *http.Request) {
 		a.render(w, r, http.StatusUnauthorized, "login.html", demo.Page{Title: "Log in", Error: demo.MsgBadLogin})
 		return
 	}
-	// A new session token at login: whoever knew the old one (session
-	// fixation) is not logged in with it. The store drops the old one.
-	if err := a.sm.RenewToken(ctx); err != nil {
+	// Login binds the session to the user and gives it a new token:
+	// whoever knew the old one (session fixation) is not logged in with it.
+	if err := a.store.Login(ctx, a.sm, name); err != nil {
 		serverError(w, err)
 		return
 	}
-	a.sm.Put(ctx, userKey, name)
 	a.sm.Put(ctx, demo.CSRFKey, demo.NewCSRFToken())
 	http.Redirect(w, r, "/", http.StatusSeeOther)
 }
@@ -267,7 +265,7 @@ func (a *app) password(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := r.Context()
-	user := a.sm.GetString(ctx, userKey)
+	user := a.store.UserID(ctx, a.sm)
 	err := a.users.ChangePassword(user, r.PostFormValue("current"), r.PostFormValue("new"), r.PostFormValue("confirm"))
 	if err != nil {
 		a.render(w, r, http.StatusBadRequest, "password.html", demo.Page{Title: "Change password", Error: err.Error()})

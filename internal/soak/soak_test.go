@@ -55,8 +55,7 @@ func app(store *gorillaredis.Store) http.Handler {
 		case "/write":
 			s.Values["v"] = q.Get("v")
 		case "/login":
-			s.Values["user_id"] = q.Get("user")
-			if err = store.Renew(r, s); errors.Is(err, core.ErrNotFound) {
+			if err = store.Login(r, s, q.Get("user")); errors.Is(err, core.ErrNotFound) {
 				// Revoked by another client while this request ran: it
 				// stays ended, and Save tells the browser so.
 				err, out.N = nil, -1
@@ -65,12 +64,10 @@ func app(store *gorillaredis.Store) http.Handler {
 			s.Options.MaxAge = -1
 		case "/devices":
 			var list []core.SessionInfo
-			if uid := store.UserID(s); uid != "" {
-				list, err = store.UserSessions(r.Context(), uid)
-			}
+			list, err = store.Sessions(r, s)
 			out.N = len(list)
 		case "/revoke-others":
-			if store.UserID(s) != "" {
+			if store.UserID(r, s) != "" {
 				out.N, err = store.RevokeOthers(r, s)
 			}
 		case "/revoke-user":
@@ -85,7 +82,7 @@ func app(store *gorillaredis.Store) http.Handler {
 		}
 		v, found := s.Values["v"].(string)
 		out.Value, out.Found = v, found
-		out.User = store.UserID(s)
+		out.User = store.UserID(r, s)
 		if err := s.Save(r, w); err != nil {
 			http.Error(w, "save: "+err.Error(), http.StatusInternalServerError)
 			return

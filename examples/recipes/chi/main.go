@@ -29,8 +29,6 @@ import (
 	"github.com/redisession/redisession/scsredis"
 )
 
-const userKey = "user_id" // putting it binds the session to its user's index
-
 type app struct {
 	sm    *scs.SessionManager
 	store *scsredis.Store
@@ -43,7 +41,7 @@ func newApp(rdb redis.UniversalClient, opts core.Options) http.Handler {
 	sm.Store = store
 	sm.IdleTimeout = 30 * time.Minute
 	sm.Cookie.Name = "session"
-	if err := store.Check(sm); err != nil {
+	if err := store.CheckManager(sm); err != nil {
 		panic(err) // a cookie browsers refuse, a lifetime the store cannot follow
 	}
 	a := &app{sm: sm, store: store}
@@ -66,7 +64,7 @@ func newApp(rdb redis.UniversalClient, opts core.Options) http.Handler {
 // requireUser answers 401 unless the request's session has a user.
 func (a *app) requireUser(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if a.sm.GetString(r.Context(), userKey) == "" {
+		if a.store.UserID(r.Context(), a.sm) == "" {
 			http.Error(w, "not logged in", http.StatusUnauthorized)
 			return
 		}
@@ -80,18 +78,17 @@ func (a *app) login(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "name is required", http.StatusBadRequest)
 		return
 	}
-	// A new token at login: whoever knew the old one (fixation) is not
-	// logged in with it. The store drops the old one.
-	if err := a.sm.RenewToken(r.Context()); err != nil {
+	// Login binds the session to the user and gives it a new token:
+	// whoever knew the old one (fixation) is not logged in with it.
+	if err := a.store.Login(r.Context(), a.sm, name); err != nil {
 		serverError(w, err)
 		return
 	}
-	a.sm.Put(r.Context(), userKey, name)
 	fmt.Fprintf(w, "logged in as %s\n", name) // LoadAndSave commits and sets the cookie
 }
 
 func (a *app) whoami(w http.ResponseWriter, r *http.Request) {
-	fmt.Fprintf(w, "hello %s\n", a.sm.GetString(r.Context(), userKey))
+	fmt.Fprintf(w, "hello %s\n", a.store.UserID(r.Context(), a.sm))
 }
 
 type device struct {

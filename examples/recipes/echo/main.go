@@ -26,10 +26,7 @@ import (
 	"github.com/redisession/redisession/gorillaredis"
 )
 
-const (
-	sessionName = "session"
-	userKey     = "user_id" // setting it binds the session to its user's index
-)
+const sessionName = "session"
 
 type app struct{ store *gorillaredis.Store }
 
@@ -60,7 +57,7 @@ func (a *app) requireUser(next echo.HandlerFunc) echo.HandlerFunc {
 		if err != nil {
 			return err // Redis failed
 		}
-		if a.store.UserID(s) == "" {
+		if a.store.UserID(c.Request(), s) == "" {
 			return echo.NewHTTPError(http.StatusUnauthorized, "not logged in")
 		}
 		return next(c)
@@ -76,12 +73,11 @@ func (a *app) login(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	// A new token at login: whoever knew the old one (fixation) is not
-	// logged in with it.
-	if err := a.store.Renew(c.Request(), s); err != nil {
+	// Login binds the session to the user and gives it a new token:
+	// whoever knew the old one (fixation) is not logged in with it.
+	if err := a.store.Login(c.Request(), s, name); err != nil {
 		return err
 	}
-	s.Values[userKey] = name
 	if err := s.Save(c.Request(), c.Response()); err != nil {
 		return err
 	}
@@ -90,7 +86,7 @@ func (a *app) login(c echo.Context) error {
 
 func (a *app) whoami(c echo.Context) error {
 	s, _ := session.Get(sessionName, c) // loaded by requireUser
-	return c.String(http.StatusOK, "hello "+a.store.UserID(s)+"\n")
+	return c.String(http.StatusOK, "hello "+a.store.UserID(c.Request(), s)+"\n")
 }
 
 type device struct {
@@ -102,14 +98,14 @@ type device struct {
 
 func (a *app) devices(c echo.Context) error {
 	s, _ := session.Get(sessionName, c)
-	list, err := a.store.UserSessions(c.Request().Context(), a.store.UserID(s))
+	list, err := a.store.Sessions(c.Request(), s)
 	if err != nil {
 		return err
 	}
 	out := []device{}
+	current := a.store.Handle(c.Request(), s)
 	for _, d := range list {
-		// Session.ID is the session's public handle, as in the list.
-		out = append(out, device{d.Handle, d.UserAgent, d.LastSeen, d.Handle == s.ID})
+		out = append(out, device{d.Handle, d.UserAgent, d.LastSeen, d.Handle == current})
 	}
 	return c.JSON(http.StatusOK, out)
 }
