@@ -12,12 +12,12 @@ import (
 // guardFixture is a store with the eviction guard on an embedded Redis,
 // which refuses INFO memory: its settings cannot be read, so the guard
 // treats it as a server that may evict. On a real server the eviction
-// policy decides; internal/faults runs the guard against each policy.
+// policy decides; systest/faults runs the guard against each policy.
 func guardFixture(t *testing.T, mode core.Eviction) *fixture {
 	t.Helper()
 	f := newFixture(t, core.Options{Eviction: mode})
 	if f.srv.Real() {
-		t.Skip("a real server's eviction policy decides the guard: internal/faults tests it per policy")
+		t.Skip("a real server's eviction policy decides the guard: systest/faults tests it per policy")
 	}
 	return f
 }

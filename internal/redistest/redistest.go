@@ -1,4 +1,6 @@
-// Package redistest gives tests a Redis to talk to: an embedded miniredis by
+// Package redistest is test support, not part of any store: the module's
+// tests, the conformance suite, the examples' test helpers and the
+// benchmarks get their Redis from it. That Redis is an embedded miniredis by
 // default, the real server at REDIS_ADDR, a Cluster at REDIS_CLUSTER_ADDRS
 // (comma-separated seed addresses), or a Sentinel-managed primary at
 // REDIS_SENTINEL_ADDRS (comma-separated Sentinels) + REDIS_SENTINEL_MASTER.

@@ -108,7 +108,7 @@ func OpenRedis(ctx context.Context) (rdb redis.UniversalClient, where string, cl
 }
 
 // The examples' clients are built as README's "Configure" recommends (and
-// internal/faults TestDeadlines proves): ContextTimeoutEnabled, so a request's
+// systest/faults TestDeadlines proves): ContextTimeoutEnabled, so a request's
 // context deadline bounds each command even when Redis stalls, and these
 // timeouts for a command whose context has none. A REDIS_URL's own
 // dial_timeout, read_timeout, write_timeout or pool_timeout wins.
