@@ -59,7 +59,7 @@ type committed struct {
 	b        []byte
 	deadline time.Time
 	uid      string
-	uidErr   error // the value under the user key is one core.UserIDOf refuses
+	uidErr   error                  // the value under the user key is one core.UserIDOf refuses
 	opaque   bool                   // Options.Codec cannot decode it: stored as it is
 	values   map[string]interface{} // decoded, if it had to be
 	wire     gobBlob                // read without decoding (GobCodec), if wireOK
