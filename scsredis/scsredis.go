@@ -16,12 +16,23 @@
 //	sm := scs.New()
 //	sm.Store = store
 //	sm.IdleTimeout = 30 * time.Minute
-//	if err := store.Check(sm); err != nil { log.Fatal(err) } // cookie, codec, lifetime
+//	if err := store.CheckManager(sm); err != nil { log.Fatal(err) } // cookie, codec, lifetime
 //	http.ListenAndServe(":8080", scsredis.RecordDevice(sm.LoadAndSave(mux)))
 //
-// In a handler, sm.Put(r.Context(), "user_id", id) after sm.RenewToken binds
-// the session; store.Sessions, store.RevokeSession, store.RevokeOthers and
-// store.RevokeUser act on the index. RecordDevice is optional: it records the
+// # Users and their devices
+//
+// A session belongs to a user once its "user_id" value (Options.Core.UserKey)
+// names one, by core.UserIDOf's rule: a string, an integer (42 is user "42")
+// or a fmt.Stringer; a value of another type makes the commit fail rather
+// than keep the session where RevokeUser cannot find it. At login,
+// store.Login(ctx, sm, id) puts it and renews the token (sm.RenewToken) in
+// one call. The operations on this request's session and user take the
+// request's context and the manager, as scs's own methods do: UserID,
+// Handle, Sessions (the user's devices), RevokeSession (one device) and
+// RevokeOthers (every device but this one); scs itself renews
+// (sm.RenewToken) and logs out (sm.Destroy). The admin operations take a
+// user id: UserSessions and RevokeUser. gorillaredis and ginredis use the
+// same names for the same operations. RecordDevice is optional: it records the
 // user agent and address shown in device lists (the plain Find/Commit/Delete
 // get no request context, so a manager that only calls those records none).
 // scs's RenewToken starts a new session under a new token and restarts scs's
@@ -43,7 +54,7 @@
 // deadline and values. The deadline scs
 // writes in each session (sm.Lifetime from its creation, restarted by
 // RenewToken) is the session's deadline in Redis too; the store's own cap
-// (Options.Core.Lifetime) is DefaultLifetime unless set, and Check reports
+// (Options.Core.Lifetime) is DefaultLifetime unless set, and CheckManager reports
 // one shorter than sm.Lifetime. Expiries are carried over as durations from now,
 // so a store given its own clock (Options.Core.Now, as tests do) stays in
 // step with scs, which reads time.Now.
@@ -74,8 +85,8 @@
 // scs writes the session cookie itself, from sm.Cookie; the store never
 // sees it. For a "__Host-" name (host-only, recommended) set
 // sm.Cookie.Secure (false by default in scs) and keep Path "/" and Domain
-// empty, or browsers silently refuse the cookie; CheckCookie(sm) at startup
-// reports such a configuration.
+// empty, or browsers silently refuse the cookie; CheckManager(sm) at
+// startup reports such a configuration.
 //
 // # Iteration
 //
@@ -115,7 +126,7 @@ import (
 type Options struct {
 	// Core configures the engine: key prefix, size limit, user key ("user_id"
 	// by default), an absolute lifetime cap over scs's own (DefaultLifetime
-	// when zero; Check reports one below sm.Lifetime) and IdleTimeout (used
+	// when zero; CheckManager reports one below sm.Lifetime) and IdleTimeout (used
 	// only to estimate "last seen" in device lists; set it to
 	// sm.IdleTimeout).
 	Core core.Options
@@ -123,7 +134,7 @@ type Options struct {
 	// Codec decodes session blobs to find the user and the deadline. It
 	// must be the manager's Codec; nil means scs.GobCodec. Bytes it cannot
 	// decode are still stored and returned byte for byte, but bound to no
-	// user and counted in Core().Counters().Opaque; Check reports the
+	// user and counted in Core().Counters().Opaque; CheckManager reports the
 	// mismatch at startup.
 	Codec scs.Codec
 }
@@ -229,7 +240,7 @@ func (s *Store) FindCtx(ctx context.Context, token string) ([]byte, bool, error)
 // CommitCtx writes the session data with the given expiry, overwriting it if
 // the token exists, in one round trip. An expiry already past deletes the
 // session: no key is left. The session is bound to the user named by its
-// values (see Bind), and the user's index follows it.
+// values (see Login), and the user's index follows it.
 //
 // With the request's context (scs passes it), a session found in this
 // request and deleted or revoked since is not written back: CommitCtx
