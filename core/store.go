@@ -2,11 +2,8 @@ package core
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/base64"
 	"errors"
 	"fmt"
-	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -35,105 +32,6 @@ func New(client redis.UniversalClient, opts Options) *Store {
 
 // Options returns the options in force, defaults filled in.
 func (s *Store) Options() Options { return s.opts }
-
-// Device is what a session records about the client that created it.
-type Device struct {
-	UserAgent  string
-	RemoteAddr string
-}
-
-// Longest device strings kept; longer ones are cut, not refused.
-const (
-	maxUserAgent  = 512
-	maxRemoteAddr = 128
-	// MaxUserIDLen is the longest user id a session can be bound to.
-	MaxUserIDLen = 512
-)
-
-// Session is one session as an adapter sees it between load and save. Set
-// Data (or Fields, in the hash layout) and UserID, then Save. A Session is
-// not safe for concurrent use.
-type Session struct {
-	// Data is the adapter's opaque payload (string layout).
-	Data []byte
-	// Fields are the session's values, one hash field each (hash layout;
-	// see LayoutHash). Replace a value rather than editing its bytes in place.
-	Fields map[string][]byte
-	// UserID binds the session to a user's index when saved; "" is anonymous.
-	UserID string
-
-	token      string
-	handle     string // hashToken(token), computed once
-	created    int64
-	lastSeen   int64
-	deadline   int64
-	userAgent  string
-	remoteAddr string
-
-	pred        string            // the retired session this one succeeds (see Store.Successor)
-	predOwner   string            // the user pred is indexed under
-	stored      bool              // exists in Redis as of the last load or save
-	gone        bool              // found deleted or revoked by a save: it stays dead
-	savedData   string            // Data as stored (a string: immutable, so the adapter cannot change it by editing Data in place)
-	savedUID    string            // UserID as stored
-	hash        bool              // hash layout: Fields, not Data
-	savedFields map[string]string // Fields as stored (hash layout)
-	expiresAt   int64             // the key's expiry as of the last load or save, unix ms
-}
-
-// Token returns the session's secret token: the value that goes in a cookie.
-// Never log it; log Handle instead.
-func (x *Session) Token() string { return x.token }
-
-// Handle returns the session's public handle (see the package function Handle).
-func (x *Session) Handle() string { return x.handle }
-
-func (x *Session) setToken(token string) {
-	x.token, x.handle = token, hashToken(token)
-}
-
-// IsNew reports whether the session has not been written to Redis yet.
-func (x *Session) IsNew() bool { return !x.stored }
-
-// Modified reports whether a Save would write anything.
-func (x *Session) Modified() bool {
-	if !x.stored || x.UserID != x.savedUID {
-		return true
-	}
-	if x.hash {
-		return x.fieldsModified()
-	}
-	return string(x.Data) != x.savedData
-}
-
-// Created returns when the session was created.
-func (x *Session) Created() time.Time { return fromMillis(x.created) }
-
-// LastSeen returns when the session was last written.
-func (x *Session) LastSeen() time.Time { return fromMillis(x.lastSeen) }
-
-// Deadline returns the absolute end of the session's life.
-func (x *Session) Deadline() time.Time { return fromMillis(x.deadline) }
-
-// ExpiresAt returns when the session key expires unless used again, as of the
-// last load or save; zero for a session not yet stored.
-func (x *Session) ExpiresAt() time.Time {
-	if x.expiresAt == 0 {
-		return time.Time{}
-	}
-	return fromMillis(x.expiresAt)
-}
-
-// Device returns the device facts recorded at creation.
-func (x *Session) Device() Device { return Device{x.userAgent, x.remoteAddr} }
-
-// ShortenDeadline moves the absolute deadline earlier, never later; adapters
-// whose framework keeps its own lifetime (scs) use it to keep the two in step.
-func (x *Session) ShortenDeadline(t time.Time) {
-	if ms := millis(t); ms < x.deadline {
-		x.deadline = ms
-	}
-}
 
 // NewSession returns a session with a fresh token, created now, that exists
 // only in memory until Save. It costs no round trip.
@@ -920,12 +818,6 @@ func firstErr(cmds []redis.Cmder) error {
 	return nil
 }
 
-// hashToken is a token's public handle: unpadded base64url of its SHA-256.
-func hashToken(token string) string {
-	sum := sha256.Sum256([]byte(token))
-	return base64.RawURLEncoding.EncodeToString(sum[:])
-}
-
 func (s *Store) sessionKey(x *Session) string { return s.sessionKeyForID(x.handle) }
 
 func (s *Store) sessionKeyForID(id string) string {
@@ -955,43 +847,4 @@ func truncate(s string, n int) string {
 		return s[:n]
 	}
 	return s
-}
-
-type counters struct {
-	loads, hits, stale, rejected, malformed  atomic.Uint64
-	creates, saves, renews, deletes, revokes atomic.Uint64
-	opaque                                   atomic.Uint64
-}
-
-// Counters are totals since the Store was made, for metrics and alerting: a
-// rising Rejected or Stale rate is what token guessing looks like.
-type Counters struct {
-	Loads     uint64 // Load and Peek calls with a well-formed token
-	Hits      uint64 // loads that found a live session
-	Stale     uint64 // well-formed tokens with no live session (unknown, expired, revoked)
-	Rejected  uint64 // malformed tokens, refused before Redis
-	Malformed uint64 // keys holding bytes that are not a record, or too many
-	Creates   uint64 // new sessions written
-	Saves     uint64 // writes of any session
-	Renews    uint64 // token regenerations
-	Deletes   uint64 // sessions deleted by Delete or DeleteToken
-	Revokes   uint64 // sessions deleted through a user's index
-	Opaque    uint64 // payloads the adapter could not read and stored as they were (see CountOpaque)
-}
-
-// CountOpaque records a payload that the adapter saved without being able
-// to read it (scsredis: bytes its Codec cannot decode). Such a session is
-// kept byte for byte but bound to no user, so it is in no device list: a
-// rising count means the adapter is misconfigured.
-func (s *Store) CountOpaque() { s.stats.opaque.Add(1) }
-
-// Counters returns a snapshot of the store's counters.
-func (s *Store) Counters() Counters {
-	c := &s.stats
-	return Counters{
-		Loads: c.loads.Load(), Hits: c.hits.Load(), Stale: c.stale.Load(),
-		Rejected: c.rejected.Load(), Malformed: c.malformed.Load(),
-		Creates: c.creates.Load(), Saves: c.saves.Load(), Renews: c.renews.Load(),
-		Deletes: c.deletes.Load(), Revokes: c.revokes.Load(), Opaque: c.opaque.Load(),
-	}
 }
