@@ -85,12 +85,13 @@ func (s *Store) Stats(ctx context.Context, o StatsOptions) (Stats, error) {
 		sessions = newSampler(o.Sample)
 		indexes  = newSampler(o.Sample)
 	)
-	sessionPrefix := s.opts.Prefix + "session:"
-	indexPrefix := s.opts.Prefix + "user_sessions:"
+	sessionPrefix, indexPrefix := s.sessionKeyForID(""), s.indexKey("")
 	scan := func(ctx context.Context, node redis.UniversalClient) error {
 		var cursor uint64
 		for {
-			keys, next, err := node.Scan(ctx, cursor, globEscape(s.opts.Prefix)+"*", o.Batch).Result()
+			batch := scanCmd(ctx, cursor, globEscape(s.opts.Prefix)+"*", o.Batch)
+			_ = node.Process(ctx, batch)
+			keys, next, err := batch.Result()
 			if err != nil {
 				return err
 			}
@@ -172,8 +173,9 @@ func classify(ctx context.Context, node redis.UniversalClient, keys []string) (l
 	metas := make([]*redis.StringCmd, len(keys))
 	_, err = node.Pipelined(ctx, func(p redis.Pipeliner) error {
 		for i, k := range keys {
-			heads[i] = p.GetRange(ctx, k, 0, headBytes-1)
-			metas[i] = p.HGet(ctx, k, metaField)
+			heads[i], metas[i] = getrangeCmd(ctx, k, 0, headBytes-1), hgetMetaCmd(ctx, k)
+			_ = p.Process(ctx, heads[i])
+			_ = p.Process(ctx, metas[i])
 		}
 		return nil
 	})
@@ -243,7 +245,9 @@ func (p *sampler) offer(node redis.UniversalClient, keys []string) {
 func (p *sampler) estimate(ctx context.Context, count int64) (int64, int) {
 	var total, n int64
 	for i, k := range p.keys {
-		b, err := p.nodes[i].MemoryUsage(ctx, k).Result()
+		cmd := memoryUsageCmd(ctx, k)
+		_ = p.nodes[i].Process(ctx, cmd)
+		b, err := cmd.Result()
 		if err != nil {
 			continue // gone since the scan, or MEMORY unsupported
 		}
@@ -256,21 +260,6 @@ func (p *sampler) estimate(ctx context.Context, count int64) (int64, int) {
 	return total * count / n, int(n)
 }
 
-// globEscape quotes the characters SCAN MATCH treats specially.
-func globEscape(s string) string {
-	if !strings.ContainsAny(s, `*?[]\`) {
-		return s
-	}
-	var b strings.Builder
-	for _, r := range s {
-		if strings.ContainsRune(`*?[]\`, r) {
-			b.WriteByte('\\')
-		}
-		b.WriteRune(r)
-	}
-	return b.String()
-}
-
 // Inspect returns what the store knows of the session with handle: its
 // metadata, never its token or payload.
 func (s *Store) Inspect(ctx context.Context, handle string) (SessionInfo, error) {
@@ -279,7 +268,7 @@ func (s *Store) Inspect(ctx context.Context, handle string) (SessionInfo, error)
 		return SessionInfo{}, fmt.Errorf("%w: %q is not a handle of this store", ErrNotFound, handle)
 	}
 	get := s.metaCmd(ctx, key)
-	ttl := redis.NewDurationCmd(ctx, time.Millisecond, "pttl", key)
+	ttl := pttlCmd(ctx, key)
 	if err := s.send(ctx, []redis.Cmder{get, ttl}); err != nil {
 		return SessionInfo{}, fmt.Errorf("redisession: inspect %s: %w", handle, err)
 	}
@@ -306,7 +295,7 @@ func (s *Store) RevokeHandle(ctx context.Context, handle string) error {
 	if info.UserID != "" {
 		return s.RevokeSession(ctx, info.UserID, handle)
 	}
-	del := redis.NewIntCmd(ctx, "del", s.SessionKey(handle))
+	del := delCmd(ctx, s.SessionKey(handle))
 	if err := s.send(ctx, []redis.Cmder{del}); err != nil {
 		return fmt.Errorf("redisession: revoke %s: %w", handle, err)
 	}

@@ -38,10 +38,6 @@ func (l Layout) String() string {
 	return "string"
 }
 
-// metaField is the hash field holding the record's metadata (no payload).
-// Value fields may not start with a NUL byte, so they cannot collide with it.
-const metaField = "\x00"
-
 // ErrFieldName reports a session value whose name cannot be a hash field
 // (empty, or starting with a NUL byte).
 var ErrFieldName = fmt.Errorf("redisession: session value name not allowed in the hash layout")
@@ -50,7 +46,7 @@ var ErrFieldName = fmt.Errorf("redisession: session value name not allowed in th
 // same round trip when slide is set.
 func (s *Store) loadHash(ctx context.Context, key string, slide bool, exp int64) (map[string]string, error) {
 	if !slide {
-		get := redis.NewMapStringStringCmd(ctx, "hgetall", key)
+		get := hgetallCmd(ctx, key)
 		err := s.client.Process(ctx, get)
 		return get.Val(), err
 	}
@@ -159,13 +155,7 @@ func (x *Session) rememberFields() {
 // string layout, the metadata field in the hash layout.
 func (s *Store) metaCmd(ctx context.Context, key string) *redis.StringCmd {
 	if s.opts.Layout == LayoutHash {
-		return redis.NewStringCmd(ctx, "hget", key, metaField)
+		return hgetMetaCmd(ctx, key)
 	}
-	return redis.NewStringCmd(ctx, "get", key)
-}
-
-// isWrongType reports a WRONGTYPE reply: a key of the other layout, or
-// another program's data.
-func isWrongType(err error) bool {
-	return err != nil && strings.Contains(err.Error(), "WRONGTYPE")
+	return getCmd(ctx, key)
 }

@@ -2,7 +2,6 @@ package core
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -117,9 +116,9 @@ func (s *Store) load(ctx context.Context, token string, slide bool) (*Session, e
 			err = redis.Nil
 		}
 	} else {
-		cmd := redis.NewStringCmd(ctx, "get", key)
+		cmd := getCmd(ctx, key)
 		if slide {
-			cmd = redis.NewStringCmd(ctx, "getex", key, "pxat", exp)
+			cmd = getexCmd(ctx, key, exp)
 		}
 		err = s.client.Process(ctx, cmd)
 		raw = cmd.Val()
@@ -204,7 +203,7 @@ func (s *Store) load(ctx context.Context, token string, slide bool) (*Session, e
 		// GETEX moved the expiry past the deadline: pull it back. Only in the
 		// last IdleTimeout of the session's life.
 		x.expiresAt = rec.deadline
-		if err := s.client.Process(ctx, redis.NewIntCmd(ctx, "pexpireat", key, rec.deadline)); err != nil {
+		if err := s.client.Process(ctx, pexpireatCmd(ctx, key, rec.deadline)); err != nil {
 			return nil, fmt.Errorf("redisession: cap %s: %w", x.Handle(), err)
 		}
 	}
@@ -312,7 +311,7 @@ func (s *Store) saved(x *Session, now, exp int64) {
 }
 
 // pending is a session write ready to send: what the write step of the
-// scripts takes (see write in scripts.go).
+// scripts takes (see write in redis.go).
 type pending struct {
 	deadline, now int64
 	args          []interface{} // expiry, layout, then the record or the field changes
@@ -415,7 +414,7 @@ func (s *Store) write(ctx context.Context, id, mode string, c change, w pending)
 		}
 	}
 	if !claimed {
-		cmd := redis.NewIntCmd(ctx, "zrem", s.indexKey(c.predOwner), retiredPrefix+c.pred)
+		cmd := zremCmd(ctx, s.indexKey(c.predOwner), retiredPrefix+c.pred)
 		if err := s.send(ctx, []redis.Cmder{cmd}); err != nil || cmd.Val() == 0 {
 			return false, err
 		}
@@ -428,7 +427,7 @@ func (s *Store) write(ctx context.Context, id, mode string, c change, w pending)
 	// another user's: a listing skips them, a revoke removes them.
 	var rm []redis.Cmder
 	if c.unbind != "" {
-		rm = append(rm, redis.NewIntCmd(ctx, "zrem", s.indexKey(c.unbind), id))
+		rm = append(rm, zremCmd(ctx, s.indexKey(c.unbind), id))
 	}
 	_ = s.send(ctx, rm)
 	return true, nil
@@ -436,7 +435,7 @@ func (s *Store) write(ctx context.Context, id, mode string, c change, w pending)
 
 // marked reports whether id is marked revoked in userID's index.
 func (s *Store) marked(ctx context.Context, userID, id string) (bool, error) {
-	cmd := redis.NewFloatCmd(ctx, "zscore", s.indexKey(userID), markerPrefix+id)
+	cmd := zscoreCmd(ctx, s.indexKey(userID), markerPrefix+id)
 	if err := s.send(ctx, []redis.Cmder{cmd}); err != nil {
 		return false, err
 	}
@@ -497,13 +496,13 @@ func (s *Store) DeleteToken(ctx context.Context, token string) error {
 		cmd = s.metaCmd(ctx, key)
 		err = s.send(ctx, []redis.Cmder{cmd})
 		if err == nil && cmd.Err() == nil {
-			err = s.send(ctx, []redis.Cmder{redis.NewIntCmd(ctx, "del", key)})
+			err = s.send(ctx, []redis.Cmder{delCmd(ctx, key)})
 		}
 		if err == nil {
 			err = cmd.Err()
 		}
 	} else {
-		cmd = redis.NewStringCmd(ctx, "getdel", key)
+		cmd = getdelCmd(ctx, key)
 		err = s.client.Process(ctx, cmd)
 	}
 	if err == redis.Nil || isWrongType(err) {
@@ -515,7 +514,7 @@ func (s *Store) DeleteToken(ctx context.Context, token string) error {
 	s.stats.deletes.Add(1)
 	rec, _, err := decodeRecordString(cmd.Val())
 	if err == nil && rec.userID != "" {
-		if err := s.client.Process(ctx, redis.NewIntCmd(ctx, "zrem", s.indexKey(rec.userID), id)); err != nil {
+		if err := s.client.Process(ctx, zremCmd(ctx, s.indexKey(rec.userID), id)); err != nil {
 			return fmt.Errorf("redisession: unindex %s: %w", id, err)
 		}
 	}
@@ -635,7 +634,7 @@ func (s *Store) Abandon(ctx context.Context, x *Session) error {
 	if x.savedUID == "" {
 		return nil
 	}
-	if err := s.client.ZRem(ctx, s.indexKey(x.savedUID), retiredPrefix+x.handle).Err(); err != nil {
+	if err := s.client.Process(ctx, zremCmd(ctx, s.indexKey(x.savedUID), retiredPrefix+x.handle)); err != nil {
 		return fmt.Errorf("redisession: unindex %s: %w", x.Handle(), err)
 	}
 	return nil
@@ -730,7 +729,7 @@ func (s *Store) rotate(ctx context.Context, oldID, newID, oldUID, newUID string,
 	}
 	// 4: the old id's entry; one left behind is an entry without a session.
 	if oldUID != "" {
-		_ = s.send(ctx, []redis.Cmder{redis.NewIntCmd(ctx, "zrem", s.indexKey(oldUID), oldID)})
+		_ = s.send(ctx, []redis.Cmder{zremCmd(ctx, s.indexKey(oldUID), oldID)})
 	}
 	return 1, nil
 }
@@ -743,7 +742,7 @@ func (s *Store) touch(ctx context.Context, x *Session, exp int64, sliding bool) 
 	if exp == x.expiresAt || (sliding && x.expiresAt != 0) {
 		return nil // Load already slid it (Peek did not: expiresAt is 0 then)
 	}
-	cmd := redis.NewIntCmd(ctx, "pexpireat", s.sessionKey(x), exp)
+	cmd := pexpireatCmd(ctx, s.sessionKey(x), exp)
 	if err := s.client.Process(ctx, cmd); err != nil {
 		return fmt.Errorf("redisession: touch %s: %w", x.Handle(), err)
 	}
@@ -760,85 +759,11 @@ func (s *Store) remove(ctx context.Context, x *Session) error {
 	del := []redis.Cmder{delScript.cmd(ctx, []string{s.sessionKey(x)})}
 	var unbind []redis.Cmder
 	if x.savedUID != "" {
-		unbind = append(unbind, redis.NewIntCmd(ctx, "zrem", s.indexKey(x.savedUID), x.handle))
+		unbind = append(unbind, zremCmd(ctx, s.indexKey(x.savedUID), x.handle))
 	}
 	x.stored, x.gone = false, true
 	return s.exec(ctx, del, unbind)
 }
-
-// exec runs groups of commands in order. On one node they all travel in one
-// pipeline: one round trip, executed in order. A Cluster client fans a
-// pipeline out to nodes in parallel, so there each group is sent only after
-// the one before it answered; that keeps "index before session" and "session
-// before index entry" true everywhere. redis.Nil replies are not errors here;
-// callers read them from the commands.
-func (s *Store) exec(ctx context.Context, groups ...[]redis.Cmder) error {
-	var all []redis.Cmder
-	for _, g := range groups {
-		if s.ordered && len(g) > 0 {
-			if err := s.send(ctx, g); err != nil {
-				return err
-			}
-			continue
-		}
-		all = append(all, g...)
-	}
-	return s.send(ctx, all)
-}
-
-func (s *Store) send(ctx context.Context, cmds []redis.Cmder) error {
-	switch len(cmds) {
-	case 0:
-		return nil
-	case 1:
-		_ = s.client.Process(ctx, cmds[0])
-	default:
-		_, perr := s.client.Pipelined(ctx, func(p redis.Pipeliner) error {
-			for _, c := range cmds {
-				_ = p.Process(ctx, c)
-			}
-			return nil
-		})
-		// A pipeline that could not be sent at all (no connection) reports
-		// it only here, not on its commands.
-		if perr != nil && !errors.Is(perr, redis.Nil) && firstErr(cmds) == nil {
-			return perr
-		}
-	}
-	return firstErr(cmds)
-}
-
-// firstErr is the first error of cmds that is not a nil reply.
-func firstErr(cmds []redis.Cmder) error {
-	for _, c := range cmds {
-		if err := c.Err(); err != nil && !errors.Is(err, redis.Nil) {
-			return err
-		}
-	}
-	return nil
-}
-
-func (s *Store) sessionKey(x *Session) string { return s.sessionKeyForID(x.handle) }
-
-func (s *Store) sessionKeyForID(id string) string {
-	return s.opts.Prefix + "session:" + id
-}
-
-func (s *Store) indexKey(userID string) string {
-	return s.opts.Prefix + "user_sessions:" + userID
-}
-
-// SessionKey returns the Redis key of the session with the given handle, for
-// tools and tests that inspect Redis directly; "" for a malformed handle.
-func (s *Store) SessionKey(handle string) string {
-	if !ValidHandle(handle) {
-		return ""
-	}
-	return s.sessionKeyForID(handle)
-}
-
-// IndexKey returns the Redis key of a user's session index.
-func (s *Store) IndexKey(userID string) string { return s.indexKey(userID) }
 
 func (s *Store) nowMillis() int64 { return millis(s.opts.Now()) }
 

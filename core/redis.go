@@ -2,9 +2,132 @@ package core
 
 import (
 	"context"
+	"errors"
+	"strconv"
+	"strings"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 )
+
+// This file is the storage contract: every key the package names, every
+// Redis command it sends and every script it runs. Nothing outside it builds
+// a key or names a command; the engine's operations (store.go, index.go,
+// admin.go, ...) only choose which of these to send, in what order.
+//
+// Keys. <p> is Options.Prefix, <id> a session's handle (hashToken of its
+// token), <uid> a user id. Every key has a TTL, always, set as a point in
+// time.
+//
+//	<p>session:<id>         the session: a string (LayoutString, the record of
+//	                        record.go) or a hash (LayoutHash: field "\x00" the
+//	                        record without payload, one field per value); or a
+//	                        tombstone, the list ["revoked"] a revoke leaves.
+//	                        Expires at min(now+IdleTimeout, deadline).
+//	<p>user_sessions:<uid>  the user's index: a sorted set of <id> scored by the
+//	                        session's deadline (unix ms), with "\x00"<id> while a
+//	                        revoke of it is under way and "\x01"<id> for a session
+//	                        Retire deleted. Expires with its latest member.
+//	<p>durable              Durability's marker, "1" (Cluster: one per node,
+//	                        <p>durable:{<tag>}). Expires after the wait.
+//
+// Commands, per operation; s is the session key, i its user's index, "|"
+// separates the string layout's command from the hash layout's. On one node
+// the commands of a step travel in one pipeline; on Cluster, where no command
+// may span s and i, each step is sent after the one before it answered (see
+// exec) and a script over both runs as its one-key steps, index first.
+//
+//	Load         GETEX s PXAT exp | EVAL hashLoad s; then PEXPIREAT s deadline
+//	             in the session's last IdleTimeout
+//	Peek         GET s | HGETALL s
+//	  either     + ZSCORE i <id> (EvictionFailClosed, a server that may evict,
+//	             a bound session); + remove, below, for a session past its
+//	             deadline or missing from its index
+//	Save         EVAL save s i... (Cluster: EVAL indexAdd i; ZREM i "\x01"<pred>;
+//	             EVAL save s; ZREM <old i> <id>); unchanged: nothing, or
+//	             PEXPIREAT s exp
+//	Renew        EVAL renew s' s i... (Cluster: ZSCORE i "\x00"<id>; EVAL
+//	             indexAdd i; EVAL del s; EVAL save s'; ZREM i <id>)
+//	Delete       remove: EVAL del s; ZREM i <id>
+//	DeleteToken  GETDEL s | HGET s "\x00", DEL s; then ZREM i <id>
+//	Retire       EVAL del s; EVAL retire i
+//	Abandon      ZREM i "\x01"<id>
+//	UserSessions ZREMRANGEBYSCORE i -inf now, ZRANGE i 0 -1 WITHSCORES; GET s |
+//	             HGET s "\x00", and PTTL s, per member; ZREM i ... or EVAL
+//	             prune i s... for the stale ones
+//	Revoke...    EVAL revokeBegin i; EVAL kill s, per session; ZREM i <id>
+//	             "\x00"<id> ...
+//	Inspect      GET s | HGET s "\x00", PTTL s
+//	RevokeHandle Inspect; then RevokeSession, or DEL s for an anonymous session
+//	Stats        per primary: SCAN 0 MATCH <p>* COUNT n ...; GETRANGE s 0 40 and
+//	             HGET s "\x00" per session key; MEMORY USAGE of a sample; INFO
+//	             memory
+//	ScanUsers    SCAN c MATCH <p>user_sessions:* COUNT n on one node; ZRANGE i
+//	             0 -1 WITHSCORES per index; EXISTS s per member
+//	CheckServer  per primary: INFO server memory persistence replication;
+//	             CONFIG GET save
+//	(guard)      INFO memory per primary, at most once a minute, under
+//	             EvictionRefuse and EvictionFailClosed
+//	(durable)    per node: SET <p>durable 1 PX t, WAIT n t, WAITAOF 1 n t;
+//	             under Options.Durability, after every call that ends a session
+//	             (Delete, DeleteToken, Retire, Renew, the revokes, SaveUntil's
+//	             delete)
+
+// The key spaces under Options.Prefix.
+const (
+	sessionSpace = "session:"
+	indexSpace   = "user_sessions:"
+	durableName  = "durable"
+)
+
+func (s *Store) sessionKey(x *Session) string { return s.sessionKeyForID(x.handle) }
+
+func (s *Store) sessionKeyForID(id string) string {
+	return s.opts.Prefix + sessionSpace + id
+}
+
+func (s *Store) indexKey(userID string) string {
+	return s.opts.Prefix + indexSpace + userID
+}
+
+// SessionKey returns the Redis key of the session with the given handle, for
+// tools and tests that inspect Redis directly; "" for a malformed handle.
+func (s *Store) SessionKey(handle string) string {
+	if !ValidHandle(handle) {
+		return ""
+	}
+	return s.sessionKeyForID(handle)
+}
+
+// IndexKey returns the Redis key of a user's session index.
+func (s *Store) IndexKey(userID string) string { return s.indexKey(userID) }
+
+// durableKey is Durability's marker on a single server or Sentinel.
+func (s *Store) durableKey() string { return s.opts.Prefix + durableName }
+
+// durableKeyIn is Durability's marker in the Cluster hash slot slot.
+func (s *Store) durableKeyIn(slot int) string {
+	marker := s.opts.Prefix + durableName + ":{" + slotTag(slot) + "}"
+	if keySlot(marker) != slot { // a prefix with a "{" of its own
+		marker = "{" + slotTag(slot) + "}" + s.opts.Prefix + durableName
+	}
+	return marker
+}
+
+// globEscape quotes the characters SCAN MATCH treats specially.
+func globEscape(s string) string {
+	if !strings.ContainsAny(s, `*?[]\`) {
+		return s
+	}
+	var b strings.Builder
+	for _, r := range s {
+		if strings.ContainsRune(`*?[]\`, r) {
+			b.WriteByte('\\')
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
 
 // The Lua scripts behind every write that must be conditional or atomic.
 //
@@ -35,6 +158,8 @@ import (
 // calls); a revoke turns it into a revocation marker, and the successor's
 // save claims it (and is refused when it is gone).
 
+// The names inside keys: index members and hash fields that are not a
+// session's own.
 const (
 	// markerPrefix starts the index member that marks a session revoked.
 	// Session ids are base64url, so no id starts with it (nor with
@@ -44,6 +169,10 @@ const (
 	retiredPrefix = "\x01"
 	// tombstoneValue is the one element of a tombstone list.
 	tombstoneValue = "revoked"
+	// metaField is the hash field holding the record's metadata (no
+	// payload). Value fields may not start with a NUL byte, so they cannot
+	// collide with it.
+	metaField = "\x00"
 )
 
 // luaLib is shared by the scripts: the record's owner, and the index update.
@@ -300,4 +429,174 @@ func (sc *script) cmd(ctx context.Context, keys []string, args ...interface{}) *
 		a = append(a, k)
 	}
 	return redis.NewCmd(ctx, append(a, args...)...)
+}
+
+// The commands, one constructor each, so that every command the engine
+// sends is built here. The engine sends them with send, exec or
+// client.Process; each returns the reply's go-redis type.
+
+func getCmd(ctx context.Context, key string) *redis.StringCmd {
+	return redis.NewStringCmd(ctx, "get", key)
+}
+
+// getexCmd reads a string session and moves its expiry to exp (unix ms).
+func getexCmd(ctx context.Context, key string, exp int64) *redis.StringCmd {
+	return redis.NewStringCmd(ctx, "getex", key, "pxat", exp)
+}
+
+func getdelCmd(ctx context.Context, key string) *redis.StringCmd {
+	return redis.NewStringCmd(ctx, "getdel", key)
+}
+
+// getrangeCmd reads bytes start to end (inclusive) of a string.
+func getrangeCmd(ctx context.Context, key string, start, end int64) *redis.StringCmd {
+	return redis.NewStringCmd(ctx, "getrange", key, start, end)
+}
+
+func hgetallCmd(ctx context.Context, key string) *redis.MapStringStringCmd {
+	return redis.NewMapStringStringCmd(ctx, "hgetall", key)
+}
+
+// hgetMetaCmd reads a hash session's metadata field.
+func hgetMetaCmd(ctx context.Context, key string) *redis.StringCmd {
+	return redis.NewStringCmd(ctx, "hget", key, metaField)
+}
+
+// pexpireatCmd sets the key's expiry to at (unix ms); it never creates a key.
+func pexpireatCmd(ctx context.Context, key string, at int64) *redis.IntCmd {
+	return redis.NewIntCmd(ctx, "pexpireat", key, at)
+}
+
+func pttlCmd(ctx context.Context, key string) *redis.DurationCmd {
+	return redis.NewDurationCmd(ctx, time.Millisecond, "pttl", key)
+}
+
+func delCmd(ctx context.Context, key string) *redis.IntCmd {
+	return redis.NewIntCmd(ctx, "del", key)
+}
+
+func existsCmd(ctx context.Context, key string) *redis.IntCmd {
+	return redis.NewIntCmd(ctx, "exists", key)
+}
+
+func memoryUsageCmd(ctx context.Context, key string) *redis.IntCmd {
+	cmd := redis.NewIntCmd(ctx, "memory", "usage", key)
+	cmd.SetFirstKeyPos(2)
+	return cmd
+}
+
+func zscoreCmd(ctx context.Context, key, member string) *redis.FloatCmd {
+	return redis.NewFloatCmd(ctx, "zscore", key, member)
+}
+
+func zremCmd(ctx context.Context, key string, members ...interface{}) *redis.IntCmd {
+	return redis.NewIntCmd(ctx, append([]interface{}{"zrem", key}, members...)...)
+}
+
+// zremBeforeCmd drops the members scored before now (past their deadline).
+func zremBeforeCmd(ctx context.Context, key string, now int64) *redis.IntCmd {
+	return redis.NewIntCmd(ctx, "zremrangebyscore", key, "-inf", strconv.FormatInt(now, 10))
+}
+
+// zrangeAllCmd reads a whole sorted set with its scores.
+func zrangeAllCmd(ctx context.Context, key string) *redis.ZSliceCmd {
+	return redis.NewZSliceCmd(ctx, "zrange", key, 0, -1, "withscores")
+}
+
+// scanCmd is one SCAN batch of keys matching match, count a hint.
+func scanCmd(ctx context.Context, cursor uint64, match string, count int64) *redis.ScanCmd {
+	args := []interface{}{"scan", cursor, "match", match}
+	if count > 0 {
+		args = append(args, "count", count)
+	}
+	return redis.NewScanCmd(ctx, nil, args...)
+}
+
+func infoCmd(ctx context.Context, sections ...string) *redis.StringCmd {
+	args := []interface{}{"info"}
+	for _, sec := range sections {
+		args = append(args, sec)
+	}
+	return redis.NewStringCmd(ctx, args...)
+}
+
+func configGetCmd(ctx context.Context, parameter string) *redis.MapStringStringCmd {
+	return redis.NewMapStringStringCmd(ctx, "config", "get", parameter)
+}
+
+// setMarkerCmd writes Durability's marker, expiring after ttl.
+func setMarkerCmd(ctx context.Context, key string, ttl time.Duration) *redis.StatusCmd {
+	return redis.NewStatusCmd(ctx, "set", key, "1", "px", ttl.Milliseconds())
+}
+
+// waitReplicas sends WAIT on conn: go-redis's own, which reads the reply
+// within timeout rather than the client's read timeout.
+func waitReplicas(ctx context.Context, conn *redis.Conn, replicas int, timeout time.Duration) *redis.IntCmd {
+	return conn.Wait(ctx, replicas, timeout)
+}
+
+// waitaofCmd waits for the primary's AOF (and replicas' AOFs) to hold every
+// write on the connection, for up to timeout.
+func waitaofCmd(ctx context.Context, replicas int, timeout time.Duration) *redis.IntSliceCmd {
+	return redis.NewIntSliceCmd(ctx, "waitaof", 1, replicas, timeout.Milliseconds())
+}
+
+// exec runs groups of commands in order. On one node they all travel in one
+// pipeline: one round trip, executed in order. A Cluster client fans a
+// pipeline out to nodes in parallel, so there each group is sent only after
+// the one before it answered; that keeps "index before session" and "session
+// before index entry" true everywhere. redis.Nil replies are not errors here;
+// callers read them from the commands.
+func (s *Store) exec(ctx context.Context, groups ...[]redis.Cmder) error {
+	var all []redis.Cmder
+	for _, g := range groups {
+		if s.ordered && len(g) > 0 {
+			if err := s.send(ctx, g); err != nil {
+				return err
+			}
+			continue
+		}
+		all = append(all, g...)
+	}
+	return s.send(ctx, all)
+}
+
+// send sends cmds in one round trip and returns the first error that is not
+// a nil reply.
+func (s *Store) send(ctx context.Context, cmds []redis.Cmder) error {
+	switch len(cmds) {
+	case 0:
+		return nil
+	case 1:
+		_ = s.client.Process(ctx, cmds[0])
+	default:
+		_, perr := s.client.Pipelined(ctx, func(p redis.Pipeliner) error {
+			for _, c := range cmds {
+				_ = p.Process(ctx, c)
+			}
+			return nil
+		})
+		// A pipeline that could not be sent at all (no connection) reports
+		// it only here, not on its commands.
+		if perr != nil && !errors.Is(perr, redis.Nil) && firstErr(cmds) == nil {
+			return perr
+		}
+	}
+	return firstErr(cmds)
+}
+
+// firstErr is the first error of cmds that is not a nil reply.
+func firstErr(cmds []redis.Cmder) error {
+	for _, c := range cmds {
+		if err := c.Err(); err != nil && !errors.Is(err, redis.Nil) {
+			return err
+		}
+	}
+	return nil
+}
+
+// isWrongType reports a WRONGTYPE reply: a key of the other layout, or
+// another program's data.
+func isWrongType(err error) bool {
+	return err != nil && strings.Contains(err.Error(), "WRONGTYPE")
 }
