@@ -267,7 +267,7 @@ func (s *Store) Inspect(ctx context.Context, handle string) (SessionInfo, error)
 	if key == "" {
 		return SessionInfo{}, fmt.Errorf("%w: %q is not a handle of this store", ErrNotFound, handle)
 	}
-	get := s.metaCmd(ctx, key)
+	get := s.layout.meta(ctx, key)
 	ttl := pttlCmd(ctx, key)
 	if err := s.send(ctx, []redis.Cmder{get, ttl}); err != nil {
 		return SessionInfo{}, fmt.Errorf("redisession: inspect %s: %w", handle, err)

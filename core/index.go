@@ -67,7 +67,7 @@ func (s *Store) UserSessions(ctx context.Context, userID string) ([]SessionInfo,
 	cmds := make([]redis.Cmder, 0, 2*len(ms))
 	for i, m := range ms {
 		key := s.sessionKeyForID(m.id)
-		gets[i] = s.metaCmd(ctx, key)
+		gets[i] = s.layout.meta(ctx, key)
 		ttls[i] = pttlCmd(ctx, key)
 		cmds = append(cmds, gets[i], ttls[i])
 	}

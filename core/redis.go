@@ -253,6 +253,20 @@ local function write(k, a)
 end
 `
 
+// writeStringArgs are write's arguments for a string-layout session: the
+// record, expiring at exp.
+func writeStringArgs(exp int64, rec []byte) []interface{} {
+	return []interface{}{exp, "s", rec}
+}
+
+// writeHashArgs are write's arguments for a hash-layout session: the fields
+// to delete, then the field/value pairs to set, expiring at exp.
+func writeHashArgs(exp int64, del, set []interface{}) []interface{} {
+	args := make([]interface{}, 0, 3+len(del)+len(set))
+	args = append(args, exp, "h", len(del))
+	return append(append(args, del...), set...)
+}
+
 // saveScript writes one session, conditionally, and keeps its user's index
 // in step.
 //

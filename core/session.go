@@ -42,7 +42,7 @@ type Session struct {
 	gone        bool              // found deleted or revoked by a save: it stays dead
 	savedData   string            // Data as stored (a string: immutable, so the adapter cannot change it by editing Data in place)
 	savedUID    string            // UserID as stored
-	hash        bool              // hash layout: Fields, not Data
+	layout      layout            // its store's: Data or Fields
 	savedFields map[string]string // Fields as stored (hash layout)
 	expiresAt   int64             // the key's expiry as of the last load or save, unix ms
 }
@@ -66,10 +66,7 @@ func (x *Session) Modified() bool {
 	if !x.stored || x.UserID != x.savedUID {
 		return true
 	}
-	if x.hash {
-		return x.fieldsModified()
-	}
-	return string(x.Data) != x.savedData
+	return x.layout.modified(x)
 }
 
 // Created returns when the session was created.

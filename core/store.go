@@ -14,6 +14,7 @@ type Store struct {
 	client  redis.UniversalClient
 	opts    Options
 	ordered bool // pipelines fan out in parallel (Cluster): send dependent steps one after another
+	layout  layout
 	stats   counters
 	guard   guard
 }
@@ -22,7 +23,7 @@ type Store struct {
 // failover client or a Cluster client. The client is the caller's: Store never
 // closes it.
 func New(client redis.UniversalClient, opts Options) *Store {
-	s := &Store{client: client, opts: opts.withDefaults()}
+	s := &Store{client: client, opts: opts.withDefaults(), layout: newLayout(opts.Layout)}
 	if _, ok := client.(*redis.ClusterClient); ok {
 		s.ordered = true
 	}
@@ -55,7 +56,7 @@ func (s *Store) NewSessionWithToken(token string, dev Device) (*Session, error) 
 		deadline:   now + s.opts.Lifetime.Milliseconds(),
 		userAgent:  truncate(dev.UserAgent, maxUserAgent),
 		remoteAddr: truncate(dev.RemoteAddr, maxRemoteAddr),
-		hash:       s.opts.Layout == LayoutHash,
+		layout:     s.layout,
 	}
 	x.setToken(token)
 	return x, nil
@@ -103,26 +104,7 @@ func (s *Store) load(ctx context.Context, token string, slide bool) (*Session, e
 	key := s.sessionKeyForID(handle)
 	now := s.nowMillis()
 	exp := now + s.opts.IdleTimeout.Milliseconds()
-	var (
-		rec    record
-		raw    string
-		fields map[string][]byte
-		saved  map[string]string
-		err    error
-	)
-	if s.opts.Layout == LayoutHash {
-		saved, err = s.loadHash(ctx, key, slide, exp)
-		if err == nil && len(saved) == 0 {
-			err = redis.Nil
-		}
-	} else {
-		cmd := getCmd(ctx, key)
-		if slide {
-			cmd = getexCmd(ctx, key, exp)
-		}
-		err = s.client.Process(ctx, cmd)
-		raw = cmd.Val()
-	}
+	c, err := s.layout.read(ctx, s, key, slide, exp)
 	switch {
 	case err == redis.Nil:
 		s.stats.stale.Add(1)
@@ -134,47 +116,20 @@ func (s *Store) load(ctx context.Context, token string, slide bool) (*Session, e
 	case err != nil:
 		return nil, fmt.Errorf("redisession: load %s: %w", handle, err)
 	}
-	if size := len(raw) + hashSize(saved); size > s.opts.MaxRecordSize {
+	if size := c.size(); size > s.opts.MaxRecordSize {
 		s.stats.malformed.Add(1)
 		return nil, fmt.Errorf("%w: %s holds %d bytes, over the %d-byte limit", ErrNotFound, handle, size, s.opts.MaxRecordSize)
 	}
-	var data []byte
-	var savedData string
-	if saved != nil {
-		rec, fields, err = decodeHash(saved)
-		delete(saved, metaField)
-	} else if rec, savedData, err = decodeRecordString(raw); err == nil {
-		// Data is the adapter's to change; savedData keeps what is stored.
-		if rec.compressed {
-			if data, err = inflate(savedData, s.opts.MaxRecordSize); err == nil {
-				savedData = string(data)
-			}
-		} else {
-			data = []byte(savedData)
-		}
-	}
+	x := &Session{token: token, handle: handle, stored: true, layout: s.layout}
+	rec, err := s.layout.decode(c, x, s.opts.MaxRecordSize)
 	if err != nil {
 		// Not ours (or damaged): a miss, and left alone, since it is not ours to delete.
 		s.stats.malformed.Add(1)
 		return nil, fmt.Errorf("%w: %s: %v", ErrNotFound, handle, err)
 	}
-	x := &Session{
-		Data:        data,
-		Fields:      fields,
-		UserID:      rec.userID,
-		token:       token,
-		handle:      handle,
-		created:     rec.created,
-		lastSeen:    rec.lastSeen,
-		deadline:    rec.deadline,
-		userAgent:   rec.userAgent,
-		remoteAddr:  rec.remoteAddr,
-		stored:      true,
-		savedData:   savedData,
-		savedUID:    rec.userID,
-		hash:        saved != nil,
-		savedFields: saved,
-	}
+	x.UserID, x.savedUID = rec.userID, rec.userID
+	x.created, x.lastSeen, x.deadline = rec.created, rec.lastSeen, rec.deadline
+	x.userAgent, x.remoteAddr = rec.userAgent, rec.remoteAddr
 	if now >= rec.deadline {
 		// Past its absolute lifetime: it is gone, whatever its TTL said.
 		s.stats.stale.Add(1)
@@ -302,11 +257,7 @@ func (s *Store) saved(x *Session, now, exp int64) {
 	x.stored = true
 	x.lastSeen = now
 	x.expiresAt = exp
-	if x.hash {
-		x.rememberFields()
-	} else {
-		x.savedData = string(x.Data)
-	}
+	x.layout.saved(x)
 	x.savedUID = x.UserID
 }
 
@@ -324,19 +275,11 @@ func (s *Store) prepare(x *Session, now, exp int64) (pending, error) {
 	if err != nil {
 		return pending{}, err
 	}
-	w := pending{deadline: x.deadline, now: now}
-	if !x.hash {
-		w.args = []interface{}{exp, "s", b}
-		return w, nil
-	}
-	del, set, err := s.hashChanges(x, b)
+	args, err := x.layout.writeArgs(s, x, b, exp)
 	if err != nil {
 		return pending{}, err
 	}
-	w.args = make([]interface{}, 0, 3+len(del)+len(set))
-	w.args = append(w.args, exp, "h", len(del))
-	w.args = append(append(w.args, del...), set...)
-	return w, nil
+	return pending{deadline: x.deadline, now: now, args: args}, nil
 }
 
 // encode returns the record x would be written as, or why it cannot be.
@@ -348,9 +291,7 @@ func (s *Store) encode(x *Session, now int64) ([]byte, error) {
 		created: x.created, lastSeen: now, deadline: x.deadline,
 		userID: x.UserID, userAgent: x.userAgent, remoteAddr: x.remoteAddr,
 	}
-	if !x.hash {
-		rec.data = x.Data
-	}
+	rec.data = x.layout.payload(x)
 	// The limit is on the session as the app sees it, compressed or not:
 	// what is saved must load.
 	if n := rec.size(); n > s.opts.MaxRecordSize {
@@ -490,21 +431,7 @@ func (s *Store) DeleteToken(ctx context.Context, token string) error {
 	}
 	id := hashToken(token)
 	key := s.sessionKeyForID(id)
-	var cmd *redis.StringCmd
-	var err error
-	if s.opts.Layout == LayoutHash {
-		cmd = s.metaCmd(ctx, key)
-		err = s.send(ctx, []redis.Cmder{cmd})
-		if err == nil && cmd.Err() == nil {
-			err = s.send(ctx, []redis.Cmder{delCmd(ctx, key)})
-		}
-		if err == nil {
-			err = cmd.Err()
-		}
-	} else {
-		cmd = getdelCmd(ctx, key)
-		err = s.client.Process(ctx, cmd)
-	}
+	cmd, err := s.layout.take(ctx, s, key)
 	if err == redis.Nil || isWrongType(err) {
 		return nil // no session, or a tombstone or data that is not ours: left alone
 	}
