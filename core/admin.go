@@ -308,3 +308,84 @@ func (s *Store) RevokeHandle(ctx context.Context, handle string) error {
 	}
 	return nil
 }
+
+// UserCount is a user with a session index, and the number of live
+// sessions it lists.
+type UserCount struct {
+	UserID   string
+	Sessions int64
+}
+
+// ScanUsers reads one SCAN batch of user indexes on node from cursor (0 to
+// start), count being SCAN's COUNT hint, and returns each user it found with
+// the number of their live sessions, and the cursor to go on from (0 when
+// the walk of node is done). node is the store's client or, on a Cluster,
+// one of its primaries (as ClusterClient.ForEachMaster yields them): SCAN
+// walks one node, so a walk of a Cluster goes through each primary.
+//
+// A live session is an index member that is not bookkeeping (a revoke's
+// mark, a retired session), whose deadline has not passed and whose session
+// key exists: a session that idles out stays in its index until its
+// deadline. A key of another type under the index prefix is a user with no
+// sessions. Besides the SCAN it costs two round trips per batch, whatever
+// its size: the indexes on node, then the session keys through the store's
+// client (on a Cluster they are anywhere). Like Stats it is for an
+// operator's tool, not a request; it never sends KEYS.
+func (s *Store) ScanUsers(ctx context.Context, node redis.UniversalClient, cursor uint64, count int64) ([]UserCount, uint64, error) {
+	indexPrefix := s.indexKey("")
+	batch := scanCmd(ctx, cursor, globEscape(indexPrefix)+"*", count)
+	_ = node.Process(ctx, batch)
+	keys, next, err := batch.Result()
+	if err != nil {
+		return nil, 0, fmt.Errorf("redisession: scan user indexes: %w", err)
+	}
+	if len(keys) == 0 {
+		return nil, next, nil
+	}
+	ranges := make([]*redis.ZSliceCmd, len(keys))
+	_, _ = node.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i, k := range keys {
+			ranges[i] = zrangeAllCmd(ctx, k)
+			_ = p.Process(ctx, ranges[i])
+		}
+		return nil
+	})
+	now := float64(s.nowMillis())
+	rows := make([]UserCount, len(keys))
+	var owners []int
+	var exists []*redis.IntCmd
+	for i, k := range keys {
+		rows[i].UserID = strings.TrimPrefix(k, indexPrefix)
+		members, err := ranges[i].Result()
+		if err != nil && !isWrongType(err) { // WRONGTYPE: another program's key; no sessions
+			return nil, 0, fmt.Errorf("redisession: read index %q: %w", k, err)
+		}
+		for _, z := range members {
+			id, _ := z.Member.(string)
+			if strings.HasPrefix(id, markerPrefix) || strings.HasPrefix(id, retiredPrefix) || z.Score <= now {
+				continue
+			}
+			if sk := s.SessionKey(id); sk != "" {
+				owners = append(owners, i)
+				exists = append(exists, existsCmd(ctx, sk))
+			}
+		}
+	}
+	if len(exists) == 0 {
+		return rows, next, nil
+	}
+	_, _ = s.client.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for _, e := range exists {
+			_ = p.Process(ctx, e)
+		}
+		return nil
+	})
+	for j, e := range exists {
+		n, err := e.Result()
+		if err != nil {
+			return nil, 0, fmt.Errorf("redisession: look up sessions of user %q: %w", rows[owners[j]].UserID, err)
+		}
+		rows[owners[j]].Sessions += n
+	}
+	return rows, next, nil
+}
