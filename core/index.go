@@ -23,6 +23,7 @@ type SessionInfo struct {
 	RemoteAddr string
 }
 
+// member is one entry of a user's index: a session id and its deadline (unix ms).
 type member struct {
 	id    string
 	score int64
