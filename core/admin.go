@@ -89,7 +89,7 @@ func (s *Store) Stats(ctx context.Context, o StatsOptions) (Stats, error) {
 	scan := func(ctx context.Context, node redis.UniversalClient) error {
 		var cursor uint64
 		for {
-			batch := scanCmd(ctx, cursor, globEscape(s.opts.Prefix)+"*", o.Batch)
+			batch := scanCmd(ctx, cursor, s.storeMatch(), o.Batch)
 			_ = node.Process(ctx, batch)
 			keys, next, err := batch.Result()
 			if err != nil {
@@ -333,7 +333,7 @@ type UserCount struct {
 // operator's tool, not a request; it never sends KEYS.
 func (s *Store) ScanUsers(ctx context.Context, node redis.UniversalClient, cursor uint64, count int64) ([]UserCount, uint64, error) {
 	indexPrefix := s.indexKey("")
-	batch := scanCmd(ctx, cursor, globEscape(indexPrefix)+"*", count)
+	batch := scanCmd(ctx, cursor, s.indexMatch(), count)
 	_ = node.Process(ctx, batch)
 	keys, next, err := batch.Result()
 	if err != nil {

@@ -16,8 +16,8 @@ import (
 // admin.go, ...) only choose which of these to send, in what order.
 //
 // Keys. <p> is Options.Prefix, <id> a session's handle (hashToken of its
-// token), <uid> a user id. Every key has a TTL, always, set as a point in
-// time.
+// token), <uid> a user id. Every key has a TTL, always: a point in time
+// (PXAT, PEXPIREAT), but for Durability's marker (PX, never ≤ 0).
 //
 //	<p>session:<id>         the session: a string (LayoutString, the record of
 //	                        record.go) or a hash (LayoutHash: field "\x00" the
@@ -113,6 +113,12 @@ func (s *Store) durableKeyIn(slot int) string {
 	}
 	return marker
 }
+
+// storeMatch is the SCAN MATCH pattern of every key of the store.
+func (s *Store) storeMatch() string { return globEscape(s.opts.Prefix) + "*" }
+
+// indexMatch is the SCAN MATCH pattern of the user indexes.
+func (s *Store) indexMatch() string { return globEscape(s.indexKey("")) + "*" }
 
 // globEscape quotes the characters SCAN MATCH treats specially.
 func globEscape(s string) string {
