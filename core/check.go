@@ -76,14 +76,18 @@ func (s *Store) CheckServer(ctx context.Context) ([]Finding, error) {
 		out []Finding
 	)
 	check := func(ctx context.Context, node *redis.Client) error {
-		info, err := node.Info(ctx, "server", "memory", "persistence", "replication").Result()
+		cmd := infoCmd(ctx, "server", "memory", "persistence", "replication")
+		_ = node.Process(ctx, cmd)
+		info, err := cmd.Result()
 		if err != nil {
 			return fmt.Errorf("redisession: check %s: %w", node.Options().Addr, err)
 		}
 		m := parseInfo(info)
 		// CONFIG is often refused on managed services: INFO is the basis,
 		// the snapshot schedule a bonus where CONFIG answers.
-		if cfg, err := node.ConfigGet(ctx, "save").Result(); err == nil {
+		get := configGetCmd(ctx, "save")
+		_ = node.Process(ctx, get)
+		if cfg, err := get.Result(); err == nil {
 			if v, ok := cfg["save"]; ok {
 				m["config:save"] = v
 			}

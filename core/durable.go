@@ -68,7 +68,7 @@ func (s *Store) durable(ctx context.Context, keys ...string) error {
 		if !ok {
 			return fmt.Errorf("%w: a %T cannot wait for replicas", ErrNotDurable, s.client)
 		}
-		return s.waitNode(ctx, c, s.opts.Prefix+"durable", d)
+		return s.waitNode(ctx, c, s.durableKey(), d)
 	}
 	// Cluster: one marker per node, in the slot of a key the call wrote.
 	nodes := map[string]string{} // address: marker
@@ -80,12 +80,7 @@ func (s *Store) durable(ctx context.Context, keys ...string) error {
 		}
 		addr := node.Options().Addr
 		if _, seen := nodes[addr]; !seen {
-			slot := keySlot(k)
-			marker := s.opts.Prefix + "durable:{" + slotTag(slot) + "}"
-			if keySlot(marker) != slot { // a prefix with a "{" of its own
-				marker = "{" + slotTag(slot) + "}" + s.opts.Prefix + "durable"
-			}
-			nodes[addr], clients[addr] = marker, node
+			nodes[addr], clients[addr] = s.durableKeyIn(keySlot(k)), node
 		}
 	}
 	var (
@@ -119,12 +114,12 @@ func (s *Store) waitNode(ctx context.Context, node *redis.Client, marker string,
 		addr = "the Sentinel primary"
 	}
 	ttl := d.Timeout + time.Second
-	if err := conn.Set(ctx, marker, "1", ttl).Err(); err != nil {
+	if err := conn.Process(ctx, setMarkerCmd(ctx, marker, ttl)); err != nil {
 		return fmt.Errorf("%w: %s: %v", ErrNotDurable, addr, err)
 	}
 	deadline := time.Now().Add(d.Timeout)
 	if d.Replicas > 0 {
-		n, err := conn.Wait(ctx, d.Replicas, d.Timeout).Result()
+		n, err := waitReplicas(ctx, conn, d.Replicas, d.Timeout).Result()
 		if err != nil {
 			return fmt.Errorf("%w: %s: WAIT: %v", ErrNotDurable, addr, err)
 		}
@@ -147,7 +142,7 @@ func (s *Store) waitNode(ctx context.Context, node *redis.Client, marker string,
 		if wait < time.Millisecond {
 			wait = time.Millisecond
 		}
-		cmd := redis.NewIntSliceCmd(ctx, "waitaof", 1, d.Replicas, wait.Milliseconds())
+		cmd := waitaofCmd(ctx, d.Replicas, wait)
 		if err := conn.Process(ctx, cmd); err != nil {
 			hint := ""
 			if strings.Contains(err.Error(), "unknown command") {

@@ -148,7 +148,9 @@ func (s *Store) evictionPolicies(ctx context.Context) (map[string]policy, error)
 	var mu sync.Mutex
 	out := map[string]policy{}
 	read := func(ctx context.Context, node *redis.Client) error {
-		info, err := node.Info(ctx, "memory").Result()
+		cmd := infoCmd(ctx, "memory")
+		_ = node.Process(ctx, cmd)
+		info, err := cmd.Result()
 		if err != nil {
 			return fmt.Errorf("INFO memory on %s: %w", node.Options().Addr, err)
 		}
@@ -183,7 +185,7 @@ func (s *Store) indexed(ctx context.Context, x *Session) (bool, error) {
 	if risky, _ := s.evictionRisk(ctx); !risky {
 		return true, nil
 	}
-	cmd := redis.NewFloatCmd(ctx, "zscore", s.indexKey(x.UserID), x.handle)
+	cmd := zscoreCmd(ctx, s.indexKey(x.UserID), x.handle)
 	if err := s.client.Process(ctx, cmd); err == redis.Nil {
 		return false, nil
 	} else if err != nil {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 
@@ -24,6 +23,7 @@ type SessionInfo struct {
 	RemoteAddr string
 }
 
+// member is one entry of a user's index: a session id and its deadline (unix ms).
 type member struct {
 	id    string
 	score int64
@@ -34,13 +34,8 @@ type member struct {
 func (s *Store) members(ctx context.Context, userID string) ([]member, error) {
 	key := s.indexKey(userID)
 	now := s.nowMillis()
-	var rng *redis.ZSliceCmd
-	_, err := s.client.Pipelined(ctx, func(p redis.Pipeliner) error {
-		p.ZRemRangeByScore(ctx, key, "-inf", strconv.FormatInt(now, 10))
-		rng = p.ZRangeWithScores(ctx, key, 0, -1)
-		return nil
-	})
-	if err != nil {
+	rng := zrangeAllCmd(ctx, key)
+	if err := s.send(ctx, []redis.Cmder{zremBeforeCmd(ctx, key, now), rng}); err != nil {
 		return nil, fmt.Errorf("redisession: read index of user %q: %w", userID, err)
 	}
 	out := make([]member, 0, len(rng.Val()))
@@ -73,8 +68,8 @@ func (s *Store) UserSessions(ctx context.Context, userID string) ([]SessionInfo,
 	cmds := make([]redis.Cmder, 0, 2*len(ms))
 	for i, m := range ms {
 		key := s.sessionKeyForID(m.id)
-		gets[i] = s.metaCmd(ctx, key)
-		ttls[i] = redis.NewDurationCmd(ctx, time.Millisecond, "pttl", key)
+		gets[i] = s.layout.meta(ctx, key)
+		ttls[i] = pttlCmd(ctx, key)
 		cmds = append(cmds, gets[i], ttls[i])
 	}
 	// A tombstone (or another program's key) answers WRONGTYPE: skipped below.
@@ -120,7 +115,7 @@ func (s *Store) prune(ctx context.Context, userID string, stale, missing []strin
 		return nil
 	}
 	if len(missing) == 0 {
-		return s.client.ZRem(ctx, s.indexKey(userID), toArgs(stale)...).Err()
+		return s.client.Process(ctx, zremCmd(ctx, s.indexKey(userID), toArgs(stale)...))
 	}
 	keys := make([]string, 0, 1+len(missing))
 	keys = append(keys, s.indexKey(userID))
@@ -245,7 +240,7 @@ func (s *Store) revoke(ctx context.Context, userID, mode, id string) (int, error
 		}
 	}
 	s.stats.revokes.Add(uint64(n))
-	if err := s.client.ZRem(ctx, idx, done...).Err(); err != nil {
+	if err := s.client.Process(ctx, zremCmd(ctx, idx, done...)); err != nil {
 		return n, fmt.Errorf("redisession: unindex sessions of user %q: %w", userID, err)
 	}
 	keys := []string{idx}

@@ -2,11 +2,7 @@ package core
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/base64"
-	"errors"
 	"fmt"
-	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -18,6 +14,7 @@ type Store struct {
 	client  redis.UniversalClient
 	opts    Options
 	ordered bool // pipelines fan out in parallel (Cluster): send dependent steps one after another
+	layout  layout
 	stats   counters
 	guard   guard
 }
@@ -26,7 +23,7 @@ type Store struct {
 // failover client or a Cluster client. The client is the caller's: Store never
 // closes it.
 func New(client redis.UniversalClient, opts Options) *Store {
-	s := &Store{client: client, opts: opts.withDefaults()}
+	s := &Store{client: client, opts: opts.withDefaults(), layout: newLayout(opts.Layout)}
 	if _, ok := client.(*redis.ClusterClient); ok {
 		s.ordered = true
 	}
@@ -35,105 +32,6 @@ func New(client redis.UniversalClient, opts Options) *Store {
 
 // Options returns the options in force, defaults filled in.
 func (s *Store) Options() Options { return s.opts }
-
-// Device is what a session records about the client that created it.
-type Device struct {
-	UserAgent  string
-	RemoteAddr string
-}
-
-// Longest device strings kept; longer ones are cut, not refused.
-const (
-	maxUserAgent  = 512
-	maxRemoteAddr = 128
-	// MaxUserIDLen is the longest user id a session can be bound to.
-	MaxUserIDLen = 512
-)
-
-// Session is one session as an adapter sees it between load and save. Set
-// Data (or Fields, in the hash layout) and UserID, then Save. A Session is
-// not safe for concurrent use.
-type Session struct {
-	// Data is the adapter's opaque payload (string layout).
-	Data []byte
-	// Fields are the session's values, one hash field each (hash layout;
-	// see LayoutHash). Replace a value rather than editing its bytes in place.
-	Fields map[string][]byte
-	// UserID binds the session to a user's index when saved; "" is anonymous.
-	UserID string
-
-	token      string
-	handle     string // hashToken(token), computed once
-	created    int64
-	lastSeen   int64
-	deadline   int64
-	userAgent  string
-	remoteAddr string
-
-	pred        string            // the retired session this one succeeds (see Store.Successor)
-	predOwner   string            // the user pred is indexed under
-	stored      bool              // exists in Redis as of the last load or save
-	gone        bool              // found deleted or revoked by a save: it stays dead
-	savedData   string            // Data as stored (a string: immutable, so the adapter cannot change it by editing Data in place)
-	savedUID    string            // UserID as stored
-	hash        bool              // hash layout: Fields, not Data
-	savedFields map[string]string // Fields as stored (hash layout)
-	expiresAt   int64             // the key's expiry as of the last load or save, unix ms
-}
-
-// Token returns the session's secret token: the value that goes in a cookie.
-// Never log it; log Handle instead.
-func (x *Session) Token() string { return x.token }
-
-// Handle returns the session's public handle (see the package function Handle).
-func (x *Session) Handle() string { return x.handle }
-
-func (x *Session) setToken(token string) {
-	x.token, x.handle = token, hashToken(token)
-}
-
-// IsNew reports whether the session has not been written to Redis yet.
-func (x *Session) IsNew() bool { return !x.stored }
-
-// Modified reports whether a Save would write anything.
-func (x *Session) Modified() bool {
-	if !x.stored || x.UserID != x.savedUID {
-		return true
-	}
-	if x.hash {
-		return x.fieldsModified()
-	}
-	return string(x.Data) != x.savedData
-}
-
-// Created returns when the session was created.
-func (x *Session) Created() time.Time { return fromMillis(x.created) }
-
-// LastSeen returns when the session was last written.
-func (x *Session) LastSeen() time.Time { return fromMillis(x.lastSeen) }
-
-// Deadline returns the absolute end of the session's life.
-func (x *Session) Deadline() time.Time { return fromMillis(x.deadline) }
-
-// ExpiresAt returns when the session key expires unless used again, as of the
-// last load or save; zero for a session not yet stored.
-func (x *Session) ExpiresAt() time.Time {
-	if x.expiresAt == 0 {
-		return time.Time{}
-	}
-	return fromMillis(x.expiresAt)
-}
-
-// Device returns the device facts recorded at creation.
-func (x *Session) Device() Device { return Device{x.userAgent, x.remoteAddr} }
-
-// ShortenDeadline moves the absolute deadline earlier, never later; adapters
-// whose framework keeps its own lifetime (scs) use it to keep the two in step.
-func (x *Session) ShortenDeadline(t time.Time) {
-	if ms := millis(t); ms < x.deadline {
-		x.deadline = ms
-	}
-}
 
 // NewSession returns a session with a fresh token, created now, that exists
 // only in memory until Save. It costs no round trip.
@@ -158,7 +56,7 @@ func (s *Store) NewSessionWithToken(token string, dev Device) (*Session, error) 
 		deadline:   now + s.opts.Lifetime.Milliseconds(),
 		userAgent:  truncate(dev.UserAgent, maxUserAgent),
 		remoteAddr: truncate(dev.RemoteAddr, maxRemoteAddr),
-		hash:       s.opts.Layout == LayoutHash,
+		layout:     s.layout,
 	}
 	x.setToken(token)
 	return x, nil
@@ -206,26 +104,7 @@ func (s *Store) load(ctx context.Context, token string, slide bool) (*Session, e
 	key := s.sessionKeyForID(handle)
 	now := s.nowMillis()
 	exp := now + s.opts.IdleTimeout.Milliseconds()
-	var (
-		rec    record
-		raw    string
-		fields map[string][]byte
-		saved  map[string]string
-		err    error
-	)
-	if s.opts.Layout == LayoutHash {
-		saved, err = s.loadHash(ctx, key, slide, exp)
-		if err == nil && len(saved) == 0 {
-			err = redis.Nil
-		}
-	} else {
-		cmd := redis.NewStringCmd(ctx, "get", key)
-		if slide {
-			cmd = redis.NewStringCmd(ctx, "getex", key, "pxat", exp)
-		}
-		err = s.client.Process(ctx, cmd)
-		raw = cmd.Val()
-	}
+	c, err := s.layout.read(ctx, s, key, slide, exp)
 	switch {
 	case err == redis.Nil:
 		s.stats.stale.Add(1)
@@ -237,47 +116,20 @@ func (s *Store) load(ctx context.Context, token string, slide bool) (*Session, e
 	case err != nil:
 		return nil, fmt.Errorf("redisession: load %s: %w", handle, err)
 	}
-	if size := len(raw) + hashSize(saved); size > s.opts.MaxRecordSize {
+	if size := c.size(); size > s.opts.MaxRecordSize {
 		s.stats.malformed.Add(1)
 		return nil, fmt.Errorf("%w: %s holds %d bytes, over the %d-byte limit", ErrNotFound, handle, size, s.opts.MaxRecordSize)
 	}
-	var data []byte
-	var savedData string
-	if saved != nil {
-		rec, fields, err = decodeHash(saved)
-		delete(saved, metaField)
-	} else if rec, savedData, err = decodeRecordString(raw); err == nil {
-		// Data is the adapter's to change; savedData keeps what is stored.
-		if rec.compressed {
-			if data, err = inflate(savedData, s.opts.MaxRecordSize); err == nil {
-				savedData = string(data)
-			}
-		} else {
-			data = []byte(savedData)
-		}
-	}
+	x := &Session{token: token, handle: handle, stored: true, layout: s.layout}
+	rec, err := s.layout.decode(c, x, s.opts.MaxRecordSize)
 	if err != nil {
 		// Not ours (or damaged): a miss, and left alone, since it is not ours to delete.
 		s.stats.malformed.Add(1)
 		return nil, fmt.Errorf("%w: %s: %v", ErrNotFound, handle, err)
 	}
-	x := &Session{
-		Data:        data,
-		Fields:      fields,
-		UserID:      rec.userID,
-		token:       token,
-		handle:      handle,
-		created:     rec.created,
-		lastSeen:    rec.lastSeen,
-		deadline:    rec.deadline,
-		userAgent:   rec.userAgent,
-		remoteAddr:  rec.remoteAddr,
-		stored:      true,
-		savedData:   savedData,
-		savedUID:    rec.userID,
-		hash:        saved != nil,
-		savedFields: saved,
-	}
+	x.UserID, x.savedUID = rec.userID, rec.userID
+	x.created, x.lastSeen, x.deadline = rec.created, rec.lastSeen, rec.deadline
+	x.userAgent, x.remoteAddr = rec.userAgent, rec.remoteAddr
 	if now >= rec.deadline {
 		// Past its absolute lifetime: it is gone, whatever its TTL said.
 		s.stats.stale.Add(1)
@@ -306,7 +158,7 @@ func (s *Store) load(ctx context.Context, token string, slide bool) (*Session, e
 		// GETEX moved the expiry past the deadline: pull it back. Only in the
 		// last IdleTimeout of the session's life.
 		x.expiresAt = rec.deadline
-		if err := s.client.Process(ctx, redis.NewIntCmd(ctx, "pexpireat", key, rec.deadline)); err != nil {
+		if err := s.client.Process(ctx, pexpireatCmd(ctx, key, rec.deadline)); err != nil {
 			return nil, fmt.Errorf("redisession: cap %s: %w", x.Handle(), err)
 		}
 	}
@@ -405,16 +257,12 @@ func (s *Store) saved(x *Session, now, exp int64) {
 	x.stored = true
 	x.lastSeen = now
 	x.expiresAt = exp
-	if x.hash {
-		x.rememberFields()
-	} else {
-		x.savedData = string(x.Data)
-	}
+	x.layout.saved(x)
 	x.savedUID = x.UserID
 }
 
 // pending is a session write ready to send: what the write step of the
-// scripts takes (see write in scripts.go).
+// scripts takes (see write in redis.go).
 type pending struct {
 	deadline, now int64
 	args          []interface{} // expiry, layout, then the record or the field changes
@@ -427,19 +275,11 @@ func (s *Store) prepare(x *Session, now, exp int64) (pending, error) {
 	if err != nil {
 		return pending{}, err
 	}
-	w := pending{deadline: x.deadline, now: now}
-	if !x.hash {
-		w.args = []interface{}{exp, "s", b}
-		return w, nil
-	}
-	del, set, err := s.hashChanges(x, b)
+	args, err := x.layout.writeArgs(s, x, b, exp)
 	if err != nil {
 		return pending{}, err
 	}
-	w.args = make([]interface{}, 0, 3+len(del)+len(set))
-	w.args = append(w.args, exp, "h", len(del))
-	w.args = append(append(w.args, del...), set...)
-	return w, nil
+	return pending{deadline: x.deadline, now: now, args: args}, nil
 }
 
 // encode returns the record x would be written as, or why it cannot be.
@@ -451,9 +291,7 @@ func (s *Store) encode(x *Session, now int64) ([]byte, error) {
 		created: x.created, lastSeen: now, deadline: x.deadline,
 		userID: x.UserID, userAgent: x.userAgent, remoteAddr: x.remoteAddr,
 	}
-	if !x.hash {
-		rec.data = x.Data
-	}
+	rec.data = x.layout.payload(x)
 	// The limit is on the session as the app sees it, compressed or not:
 	// what is saved must load.
 	if n := rec.size(); n > s.opts.MaxRecordSize {
@@ -517,7 +355,7 @@ func (s *Store) write(ctx context.Context, id, mode string, c change, w pending)
 		}
 	}
 	if !claimed {
-		cmd := redis.NewIntCmd(ctx, "zrem", s.indexKey(c.predOwner), retiredPrefix+c.pred)
+		cmd := zremCmd(ctx, s.indexKey(c.predOwner), retiredPrefix+c.pred)
 		if err := s.send(ctx, []redis.Cmder{cmd}); err != nil || cmd.Val() == 0 {
 			return false, err
 		}
@@ -530,7 +368,7 @@ func (s *Store) write(ctx context.Context, id, mode string, c change, w pending)
 	// another user's: a listing skips them, a revoke removes them.
 	var rm []redis.Cmder
 	if c.unbind != "" {
-		rm = append(rm, redis.NewIntCmd(ctx, "zrem", s.indexKey(c.unbind), id))
+		rm = append(rm, zremCmd(ctx, s.indexKey(c.unbind), id))
 	}
 	_ = s.send(ctx, rm)
 	return true, nil
@@ -538,7 +376,7 @@ func (s *Store) write(ctx context.Context, id, mode string, c change, w pending)
 
 // marked reports whether id is marked revoked in userID's index.
 func (s *Store) marked(ctx context.Context, userID, id string) (bool, error) {
-	cmd := redis.NewFloatCmd(ctx, "zscore", s.indexKey(userID), markerPrefix+id)
+	cmd := zscoreCmd(ctx, s.indexKey(userID), markerPrefix+id)
 	if err := s.send(ctx, []redis.Cmder{cmd}); err != nil {
 		return false, err
 	}
@@ -593,21 +431,7 @@ func (s *Store) DeleteToken(ctx context.Context, token string) error {
 	}
 	id := hashToken(token)
 	key := s.sessionKeyForID(id)
-	var cmd *redis.StringCmd
-	var err error
-	if s.opts.Layout == LayoutHash {
-		cmd = s.metaCmd(ctx, key)
-		err = s.send(ctx, []redis.Cmder{cmd})
-		if err == nil && cmd.Err() == nil {
-			err = s.send(ctx, []redis.Cmder{redis.NewIntCmd(ctx, "del", key)})
-		}
-		if err == nil {
-			err = cmd.Err()
-		}
-	} else {
-		cmd = redis.NewStringCmd(ctx, "getdel", key)
-		err = s.client.Process(ctx, cmd)
-	}
+	cmd, err := s.layout.take(ctx, s, key)
 	if err == redis.Nil || isWrongType(err) {
 		return nil // no session, or a tombstone or data that is not ours: left alone
 	}
@@ -617,7 +441,7 @@ func (s *Store) DeleteToken(ctx context.Context, token string) error {
 	s.stats.deletes.Add(1)
 	rec, _, err := decodeRecordString(cmd.Val())
 	if err == nil && rec.userID != "" {
-		if err := s.client.Process(ctx, redis.NewIntCmd(ctx, "zrem", s.indexKey(rec.userID), id)); err != nil {
+		if err := s.client.Process(ctx, zremCmd(ctx, s.indexKey(rec.userID), id)); err != nil {
 			return fmt.Errorf("redisession: unindex %s: %w", id, err)
 		}
 	}
@@ -737,7 +561,7 @@ func (s *Store) Abandon(ctx context.Context, x *Session) error {
 	if x.savedUID == "" {
 		return nil
 	}
-	if err := s.client.ZRem(ctx, s.indexKey(x.savedUID), retiredPrefix+x.handle).Err(); err != nil {
+	if err := s.client.Process(ctx, zremCmd(ctx, s.indexKey(x.savedUID), retiredPrefix+x.handle)); err != nil {
 		return fmt.Errorf("redisession: unindex %s: %w", x.Handle(), err)
 	}
 	return nil
@@ -832,7 +656,7 @@ func (s *Store) rotate(ctx context.Context, oldID, newID, oldUID, newUID string,
 	}
 	// 4: the old id's entry; one left behind is an entry without a session.
 	if oldUID != "" {
-		_ = s.send(ctx, []redis.Cmder{redis.NewIntCmd(ctx, "zrem", s.indexKey(oldUID), oldID)})
+		_ = s.send(ctx, []redis.Cmder{zremCmd(ctx, s.indexKey(oldUID), oldID)})
 	}
 	return 1, nil
 }
@@ -845,7 +669,7 @@ func (s *Store) touch(ctx context.Context, x *Session, exp int64, sliding bool) 
 	if exp == x.expiresAt || (sliding && x.expiresAt != 0) {
 		return nil // Load already slid it (Peek did not: expiresAt is 0 then)
 	}
-	cmd := redis.NewIntCmd(ctx, "pexpireat", s.sessionKey(x), exp)
+	cmd := pexpireatCmd(ctx, s.sessionKey(x), exp)
 	if err := s.client.Process(ctx, cmd); err != nil {
 		return fmt.Errorf("redisession: touch %s: %w", x.Handle(), err)
 	}
@@ -862,91 +686,11 @@ func (s *Store) remove(ctx context.Context, x *Session) error {
 	del := []redis.Cmder{delScript.cmd(ctx, []string{s.sessionKey(x)})}
 	var unbind []redis.Cmder
 	if x.savedUID != "" {
-		unbind = append(unbind, redis.NewIntCmd(ctx, "zrem", s.indexKey(x.savedUID), x.handle))
+		unbind = append(unbind, zremCmd(ctx, s.indexKey(x.savedUID), x.handle))
 	}
 	x.stored, x.gone = false, true
 	return s.exec(ctx, del, unbind)
 }
-
-// exec runs groups of commands in order. On one node they all travel in one
-// pipeline: one round trip, executed in order. A Cluster client fans a
-// pipeline out to nodes in parallel, so there each group is sent only after
-// the one before it answered; that keeps "index before session" and "session
-// before index entry" true everywhere. redis.Nil replies are not errors here;
-// callers read them from the commands.
-func (s *Store) exec(ctx context.Context, groups ...[]redis.Cmder) error {
-	var all []redis.Cmder
-	for _, g := range groups {
-		if s.ordered && len(g) > 0 {
-			if err := s.send(ctx, g); err != nil {
-				return err
-			}
-			continue
-		}
-		all = append(all, g...)
-	}
-	return s.send(ctx, all)
-}
-
-func (s *Store) send(ctx context.Context, cmds []redis.Cmder) error {
-	switch len(cmds) {
-	case 0:
-		return nil
-	case 1:
-		_ = s.client.Process(ctx, cmds[0])
-	default:
-		_, perr := s.client.Pipelined(ctx, func(p redis.Pipeliner) error {
-			for _, c := range cmds {
-				_ = p.Process(ctx, c)
-			}
-			return nil
-		})
-		// A pipeline that could not be sent at all (no connection) reports
-		// it only here, not on its commands.
-		if perr != nil && !errors.Is(perr, redis.Nil) && firstErr(cmds) == nil {
-			return perr
-		}
-	}
-	return firstErr(cmds)
-}
-
-// firstErr is the first error of cmds that is not a nil reply.
-func firstErr(cmds []redis.Cmder) error {
-	for _, c := range cmds {
-		if err := c.Err(); err != nil && !errors.Is(err, redis.Nil) {
-			return err
-		}
-	}
-	return nil
-}
-
-// hashToken is a token's public handle: unpadded base64url of its SHA-256.
-func hashToken(token string) string {
-	sum := sha256.Sum256([]byte(token))
-	return base64.RawURLEncoding.EncodeToString(sum[:])
-}
-
-func (s *Store) sessionKey(x *Session) string { return s.sessionKeyForID(x.handle) }
-
-func (s *Store) sessionKeyForID(id string) string {
-	return s.opts.Prefix + "session:" + id
-}
-
-func (s *Store) indexKey(userID string) string {
-	return s.opts.Prefix + "user_sessions:" + userID
-}
-
-// SessionKey returns the Redis key of the session with the given handle, for
-// tools and tests that inspect Redis directly; "" for a malformed handle.
-func (s *Store) SessionKey(handle string) string {
-	if !ValidHandle(handle) {
-		return ""
-	}
-	return s.sessionKeyForID(handle)
-}
-
-// IndexKey returns the Redis key of a user's session index.
-func (s *Store) IndexKey(userID string) string { return s.indexKey(userID) }
 
 func (s *Store) nowMillis() int64 { return millis(s.opts.Now()) }
 
@@ -955,43 +699,4 @@ func truncate(s string, n int) string {
 		return s[:n]
 	}
 	return s
-}
-
-type counters struct {
-	loads, hits, stale, rejected, malformed  atomic.Uint64
-	creates, saves, renews, deletes, revokes atomic.Uint64
-	opaque                                   atomic.Uint64
-}
-
-// Counters are totals since the Store was made, for metrics and alerting: a
-// rising Rejected or Stale rate is what token guessing looks like.
-type Counters struct {
-	Loads     uint64 // Load and Peek calls with a well-formed token
-	Hits      uint64 // loads that found a live session
-	Stale     uint64 // well-formed tokens with no live session (unknown, expired, revoked)
-	Rejected  uint64 // malformed tokens, refused before Redis
-	Malformed uint64 // keys holding bytes that are not a record, or too many
-	Creates   uint64 // new sessions written
-	Saves     uint64 // writes of any session
-	Renews    uint64 // token regenerations
-	Deletes   uint64 // sessions deleted by Delete or DeleteToken
-	Revokes   uint64 // sessions deleted through a user's index
-	Opaque    uint64 // payloads the adapter could not read and stored as they were (see CountOpaque)
-}
-
-// CountOpaque records a payload that the adapter saved without being able
-// to read it (scsredis: bytes its Codec cannot decode). Such a session is
-// kept byte for byte but bound to no user, so it is in no device list: a
-// rising count means the adapter is misconfigured.
-func (s *Store) CountOpaque() { s.stats.opaque.Add(1) }
-
-// Counters returns a snapshot of the store's counters.
-func (s *Store) Counters() Counters {
-	c := &s.stats
-	return Counters{
-		Loads: c.loads.Load(), Hits: c.hits.Load(), Stale: c.stale.Load(),
-		Rejected: c.rejected.Load(), Malformed: c.malformed.Load(),
-		Creates: c.creates.Load(), Saves: c.saves.Load(), Renews: c.renews.Load(),
-		Deletes: c.deletes.Load(), Revokes: c.revokes.Load(), Opaque: c.opaque.Load(),
-	}
 }

@@ -2,6 +2,7 @@ package core
 
 import (
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/base64"
 )
 
@@ -72,3 +73,9 @@ func Handle(token string) string {
 // ValidHandle reports whether s has the shape of a handle.
 // Handles and tokens share one shape: 32 bytes as unpadded base64url.
 func ValidHandle(s string) bool { return ValidToken(s) }
+
+// hashToken is a token's public handle: unpadded base64url of its SHA-256.
+func hashToken(token string) string {
+	sum := sha256.Sum256([]byte(token))
+	return base64.RawURLEncoding.EncodeToString(sum[:])
+}

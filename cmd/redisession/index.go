@@ -7,29 +7,24 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/redis/go-redis/v9"
 	"github.com/redisession/redisession/core"
 )
 
-// indexes walks the stores' user indexes (<prefix>user_sessions:<user id>)
-// with SCAN, in bounded batches (never KEYS), on every primary of a Cluster.
+// indexes walks the stores' user indexes with core.Store.ScanUsers, in
+// bounded batches (never KEYS), on every primary of a Cluster.
 type indexes struct {
-	store  *core.Store
-	client redis.UniversalClient
-	prefix string                  // <prefix>user_sessions:
-	match  string                  // prefix as a SCAN MATCH pattern, with *
-	nodes  []redis.UniversalClient // the client, or a Cluster's primaries
-	names  []string                // the primaries' addresses, sorted (Cluster only)
+	store *core.Store
+	nodes []redis.UniversalClient // the client, or a Cluster's primaries
+	names []string                // the primaries' addresses, sorted (Cluster only)
 }
 
 // newIndexes returns the walker for the indexes of store, which talks to
 // client. On a Cluster it asks for the primaries (a round trip); it sorts
 // them by address so that a cursor can name where a walk stands.
 func newIndexes(ctx context.Context, store *core.Store, client redis.UniversalClient) (*indexes, error) {
-	ix := &indexes{store: store, client: client, prefix: store.Options().Prefix + "user_sessions:"}
-	ix.match = globEscape(ix.prefix) + "*"
+	ix := &indexes{store: store}
 	cc, ok := client.(*redis.ClusterClient)
 	if !ok {
 		ix.nodes = []redis.UniversalClient{client}
@@ -63,89 +58,15 @@ type userCount struct {
 // batch reads one SCAN batch of index keys on node i from cursor, and
 // counts the sessions of each.
 func (ix *indexes) batch(ctx context.Context, i int, cursor uint64, count int64) ([]userCount, uint64, error) {
-	keys, next, err := ix.nodes[i].Scan(ctx, cursor, ix.match, count).Result()
+	users, next, err := ix.store.ScanUsers(ctx, ix.nodes[i], cursor, count)
 	if err != nil {
-		return nil, 0, fmt.Errorf("redisession: scan user indexes: %w", err)
+		return nil, 0, err
 	}
-	rows, err := ix.count(ctx, ix.nodes[i], keys)
-	return rows, next, err
-}
-
-// count returns, for each index key (all on node), the number of live
-// sessions it lists: members that are not bookkeeping (a member that
-// starts with byte 0x00 marks a revoke, 0x01 a retired session), whose
-// deadline (the score) has not passed, and whose session key exists. The
-// last check matters: a session that idles out stays in its index until
-// its deadline. Two round trips for the whole batch: the indexes on node,
-// then the session keys through the client (on a Cluster they are
-// anywhere).
-func (ix *indexes) count(ctx context.Context, node redis.UniversalClient, keys []string) ([]userCount, error) {
-	if len(keys) == 0 {
-		return nil, nil
+	rows := make([]userCount, len(users))
+	for j, u := range users {
+		rows[j] = userCount{User: u.UserID, Sessions: u.Sessions}
 	}
-	ranges := make([]*redis.ZSliceCmd, len(keys))
-	_, _ = node.Pipelined(ctx, func(p redis.Pipeliner) error {
-		for i, k := range keys {
-			ranges[i] = p.ZRangeWithScores(ctx, k, 0, -1)
-		}
-		return nil
-	})
-	now := float64(time.Now().UnixMilli())
-	rows := make([]userCount, len(keys))
-	var owners []int
-	var sessionKeys []string
-	for i, k := range keys {
-		rows[i].User = strings.TrimPrefix(k, ix.prefix)
-		members, err := ranges[i].Result()
-		if err != nil && !isWrongType(err) { // WRONGTYPE: another program's key; no sessions
-			return nil, fmt.Errorf("redisession: read index %q: %w", k, err)
-		}
-		for _, z := range members {
-			id, _ := z.Member.(string)
-			if id == "" || id[0] == 0x00 || id[0] == 0x01 || z.Score <= now {
-				continue
-			}
-			if sk := ix.store.SessionKey(id); sk != "" {
-				owners = append(owners, i)
-				sessionKeys = append(sessionKeys, sk)
-			}
-		}
-	}
-	if len(sessionKeys) == 0 {
-		return rows, nil
-	}
-	exists := make([]*redis.IntCmd, len(sessionKeys))
-	_, _ = ix.client.Pipelined(ctx, func(p redis.Pipeliner) error {
-		for j, sk := range sessionKeys {
-			exists[j] = p.Exists(ctx, sk)
-		}
-		return nil
-	})
-	for j, e := range exists {
-		n, err := e.Result()
-		if err != nil {
-			return nil, fmt.Errorf("redisession: look up sessions of user %q: %w", rows[owners[j]].User, err)
-		}
-		rows[owners[j]].Sessions += n
-	}
-	return rows, nil
-}
-
-// isWrongType reports a WRONGTYPE reply.
-func isWrongType(err error) bool {
-	return err != nil && strings.HasPrefix(err.Error(), "WRONGTYPE")
-}
-
-// globEscape quotes the characters SCAN MATCH treats specially.
-func globEscape(s string) string {
-	var b strings.Builder
-	for _, r := range s {
-		if strings.ContainsRune(`*?[]\`, r) {
-			b.WriteByte('\\')
-		}
-		b.WriteRune(r)
-	}
-	return b.String()
+	return rows, next, nil
 }
 
 // A cursor says where a walk of the indexes stands: "" (or "0") at the

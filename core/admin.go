@@ -85,12 +85,13 @@ func (s *Store) Stats(ctx context.Context, o StatsOptions) (Stats, error) {
 		sessions = newSampler(o.Sample)
 		indexes  = newSampler(o.Sample)
 	)
-	sessionPrefix := s.opts.Prefix + "session:"
-	indexPrefix := s.opts.Prefix + "user_sessions:"
+	sessionPrefix, indexPrefix := s.sessionKeyForID(""), s.indexKey("")
 	scan := func(ctx context.Context, node redis.UniversalClient) error {
 		var cursor uint64
 		for {
-			keys, next, err := node.Scan(ctx, cursor, globEscape(s.opts.Prefix)+"*", o.Batch).Result()
+			batch := scanCmd(ctx, cursor, s.storeMatch(), o.Batch)
+			_ = node.Process(ctx, batch)
+			keys, next, err := batch.Result()
 			if err != nil {
 				return err
 			}
@@ -172,8 +173,9 @@ func classify(ctx context.Context, node redis.UniversalClient, keys []string) (l
 	metas := make([]*redis.StringCmd, len(keys))
 	_, err = node.Pipelined(ctx, func(p redis.Pipeliner) error {
 		for i, k := range keys {
-			heads[i] = p.GetRange(ctx, k, 0, headBytes-1)
-			metas[i] = p.HGet(ctx, k, metaField)
+			heads[i], metas[i] = getrangeCmd(ctx, k, 0, headBytes-1), hgetMetaCmd(ctx, k)
+			_ = p.Process(ctx, heads[i])
+			_ = p.Process(ctx, metas[i])
 		}
 		return nil
 	})
@@ -243,7 +245,9 @@ func (p *sampler) offer(node redis.UniversalClient, keys []string) {
 func (p *sampler) estimate(ctx context.Context, count int64) (int64, int) {
 	var total, n int64
 	for i, k := range p.keys {
-		b, err := p.nodes[i].MemoryUsage(ctx, k).Result()
+		cmd := memoryUsageCmd(ctx, k)
+		_ = p.nodes[i].Process(ctx, cmd)
+		b, err := cmd.Result()
 		if err != nil {
 			continue // gone since the scan, or MEMORY unsupported
 		}
@@ -256,21 +260,6 @@ func (p *sampler) estimate(ctx context.Context, count int64) (int64, int) {
 	return total * count / n, int(n)
 }
 
-// globEscape quotes the characters SCAN MATCH treats specially.
-func globEscape(s string) string {
-	if !strings.ContainsAny(s, `*?[]\`) {
-		return s
-	}
-	var b strings.Builder
-	for _, r := range s {
-		if strings.ContainsRune(`*?[]\`, r) {
-			b.WriteByte('\\')
-		}
-		b.WriteRune(r)
-	}
-	return b.String()
-}
-
 // Inspect returns what the store knows of the session with handle: its
 // metadata, never its token or payload.
 func (s *Store) Inspect(ctx context.Context, handle string) (SessionInfo, error) {
@@ -278,8 +267,8 @@ func (s *Store) Inspect(ctx context.Context, handle string) (SessionInfo, error)
 	if key == "" {
 		return SessionInfo{}, fmt.Errorf("%w: %q is not a handle of this store", ErrNotFound, handle)
 	}
-	get := s.metaCmd(ctx, key)
-	ttl := redis.NewDurationCmd(ctx, time.Millisecond, "pttl", key)
+	get := s.layout.meta(ctx, key)
+	ttl := pttlCmd(ctx, key)
 	if err := s.send(ctx, []redis.Cmder{get, ttl}); err != nil {
 		return SessionInfo{}, fmt.Errorf("redisession: inspect %s: %w", handle, err)
 	}
@@ -306,7 +295,7 @@ func (s *Store) RevokeHandle(ctx context.Context, handle string) error {
 	if info.UserID != "" {
 		return s.RevokeSession(ctx, info.UserID, handle)
 	}
-	del := redis.NewIntCmd(ctx, "del", s.SessionKey(handle))
+	del := delCmd(ctx, s.SessionKey(handle))
 	if err := s.send(ctx, []redis.Cmder{del}); err != nil {
 		return fmt.Errorf("redisession: revoke %s: %w", handle, err)
 	}
@@ -318,4 +307,85 @@ func (s *Store) RevokeHandle(ctx context.Context, handle string) error {
 		return fmt.Errorf("redisession: revoke %s: %w", handle, err)
 	}
 	return nil
+}
+
+// UserCount is a user with a session index, and the number of live
+// sessions it lists.
+type UserCount struct {
+	UserID   string
+	Sessions int64
+}
+
+// ScanUsers reads one SCAN batch of user indexes on node from cursor (0 to
+// start), count being SCAN's COUNT hint, and returns each user it found with
+// the number of their live sessions, and the cursor to go on from (0 when
+// the walk of node is done). node is the store's client or, on a Cluster,
+// one of its primaries (as ClusterClient.ForEachMaster yields them): SCAN
+// walks one node, so a walk of a Cluster goes through each primary.
+//
+// A live session is an index member that is not bookkeeping (a revoke's
+// mark, a retired session), whose deadline has not passed and whose session
+// key exists: a session that idles out stays in its index until its
+// deadline. A key of another type under the index prefix is a user with no
+// sessions. Besides the SCAN it costs two round trips per batch, whatever
+// its size: the indexes on node, then the session keys through the store's
+// client (on a Cluster they are anywhere). Like Stats it is for an
+// operator's tool, not a request; it never sends KEYS.
+func (s *Store) ScanUsers(ctx context.Context, node redis.UniversalClient, cursor uint64, count int64) ([]UserCount, uint64, error) {
+	indexPrefix := s.indexKey("")
+	batch := scanCmd(ctx, cursor, s.indexMatch(), count)
+	_ = node.Process(ctx, batch)
+	keys, next, err := batch.Result()
+	if err != nil {
+		return nil, 0, fmt.Errorf("redisession: scan user indexes: %w", err)
+	}
+	if len(keys) == 0 {
+		return nil, next, nil
+	}
+	ranges := make([]*redis.ZSliceCmd, len(keys))
+	_, _ = node.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i, k := range keys {
+			ranges[i] = zrangeAllCmd(ctx, k)
+			_ = p.Process(ctx, ranges[i])
+		}
+		return nil
+	})
+	now := float64(s.nowMillis())
+	rows := make([]UserCount, len(keys))
+	var owners []int
+	var exists []*redis.IntCmd
+	for i, k := range keys {
+		rows[i].UserID = strings.TrimPrefix(k, indexPrefix)
+		members, err := ranges[i].Result()
+		if err != nil && !isWrongType(err) { // WRONGTYPE: another program's key; no sessions
+			return nil, 0, fmt.Errorf("redisession: read index %q: %w", k, err)
+		}
+		for _, z := range members {
+			id, _ := z.Member.(string)
+			if strings.HasPrefix(id, markerPrefix) || strings.HasPrefix(id, retiredPrefix) || z.Score <= now {
+				continue
+			}
+			if sk := s.SessionKey(id); sk != "" {
+				owners = append(owners, i)
+				exists = append(exists, existsCmd(ctx, sk))
+			}
+		}
+	}
+	if len(exists) == 0 {
+		return rows, next, nil
+	}
+	_, _ = s.client.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for _, e := range exists {
+			_ = p.Process(ctx, e)
+		}
+		return nil
+	})
+	for j, e := range exists {
+		n, err := e.Result()
+		if err != nil {
+			return nil, 0, fmt.Errorf("redisession: look up sessions of user %q: %w", rows[owners[j]].UserID, err)
+		}
+		rows[owners[j]].Sessions += n
+	}
+	return rows, next, nil
 }

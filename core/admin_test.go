@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
 	"github.com/redisession/redisession/core"
 )
 
@@ -99,5 +100,57 @@ func TestInspectAndRevokeHandle(t *testing.T) {
 	}
 	if c := f.store.Counters(); c.Revokes != 1 || c.Creates != 1 || c.Stale != 1 {
 		t.Errorf("Counters = %+v, want 1 create, 1 revoke, 1 stale", c)
+	}
+}
+
+// TestScanUsers: a walk of the user indexes finds every user with an index
+// and counts only live sessions: not a revoke's bookkeeping, a retired
+// session, a member past its deadline, or one whose session key is gone.
+func TestScanUsers(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t, core.Options{})
+	a1 := f.login(t, "alice", "a1")
+	f.login(t, "alice", "a2")
+	f.login(t, "bob", "b1")
+	if err := f.raw.Del(ctx, f.store.SessionKey(f.login(t, "carol", "c1").Handle())).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.store.Retire(ctx, f.login(t, "erin", "e1")); err != nil {
+		t.Fatal(err)
+	}
+	// alice's live session, listed under bob past its deadline.
+	if err := f.raw.ZAdd(ctx, f.store.IndexKey("bob"), redis.Z{Score: 1, Member: a1.Handle()}).Err(); err != nil {
+		t.Fatal(err)
+	}
+	// Another program's key under the index prefix.
+	if err := f.raw.Set(ctx, f.store.IndexKey("zed"), "not an index", time.Hour).Err(); err != nil {
+		t.Fatal(err)
+	}
+
+	got := map[string]int64{}
+	var cursor uint64
+	for batches := 0; ; batches++ {
+		if batches > 100000 {
+			t.Fatal("ScanUsers: the walk does not end")
+		}
+		users, next, err := f.store.ScanUsers(ctx, f.raw, cursor, 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, u := range users {
+			got[u.UserID] += u.Sessions
+		}
+		if cursor = next; cursor == 0 {
+			break
+		}
+	}
+	want := map[string]int64{"alice": 2, "bob": 1, "carol": 0, "erin": 0, "zed": 0}
+	if len(got) != len(want) {
+		t.Errorf("ScanUsers: %v; want %v", got, want)
+	}
+	for u, n := range want {
+		if m, ok := got[u]; !ok || m != n {
+			t.Errorf("ScanUsers: user %q has %d sessions (listed: %v); want %d", u, m, ok, n)
+		}
 	}
 }
