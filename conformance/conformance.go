@@ -52,7 +52,8 @@ import (
 //	Users/Identity              whose a session is follows core.UserIDOf in every adapter: an integer of
 //	                            any type, or a whole float, names the user its decimal string does, and
 //	                            still does once reloaded; "" names none; a bool or a fraction under the
-//	                            user key, or a login as "", is refused with an error and changes nothing
+//	                            user key, a login as "" or a revoke of user "" is refused with an error
+//	                            and changes nothing
 //	Index/List                  the user's sessions with device facts, this one among them
 //	Index/PruneStale            a listing drops entries past their deadline, naming another user's
 //	                            session or (one node) without one; on Cluster it keeps an entry whose

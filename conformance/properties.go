@@ -61,8 +61,8 @@ var properties = []property{
 	{name: "Users/Identity", run: userIdentity,
 		spec: "whose a session is follows core.UserIDOf in every adapter: an integer of any type, or a " +
 			"whole float, names the user its decimal string does, and still does once reloaded; \"\" " +
-			"names none; a bool or a fraction under the user key, or a login as \"\", is refused with " +
-			"an error and changes nothing"},
+			"names none; a bool or a fraction under the user key, a login as \"\" or a revoke of user " +
+			"\"\" is refused with an error and changes nothing"},
 	{name: "Index/List", run: indexList,
 		spec: "the user's sessions with device facts, this one among them"},
 	{name: "Index/PruneStale", run: indexPruneStale,
@@ -475,6 +475,9 @@ func userIdentity(t *testing.T, p *prop) {
 	}
 	if _, status := anon.do(t, "POST", "/login?user="); status == http.StatusOK {
 		t.Errorf(`a login as "" answered 200, want an error`)
+	}
+	if _, status := anon.do(t, "POST", "/revoke-user?user="); status == http.StatusOK {
+		t.Errorf(`revoking user "" answered 200, want an error: "" names no user`)
 	}
 	if r := anon.get(t, "a"); r.User != "" || r.Value != "1" {
 		t.Errorf(`after a login as "": user %q, value %q; want none, "1"`, r.User, r.Value)

@@ -58,7 +58,13 @@ func (s *Store) members(ctx context.Context, userID string) ([]member, error) {
 // login or renewal whose session is still on its way (Cluster writes the
 // index first), and dropping it would leave that session outside its index.
 // Such entries go when their deadline passes or at the next revoke.
+//
+// An empty userID, here and in every revoke by user, names no user and
+// returns ErrNoUser.
 func (s *Store) UserSessions(ctx context.Context, userID string) ([]SessionInfo, error) {
+	if userID == "" {
+		return nil, ErrNoUser
+	}
 	ms, err := s.members(ctx, userID)
 	if err != nil || len(ms) == 0 {
 		return []SessionInfo{}, err
@@ -209,6 +215,9 @@ func (s *Store) RevokeOthers(ctx context.Context, userID, keep string) (int, err
 //     deletes a tombstone. A revoke cut short before this step leaves marks
 //     behind; they go with their deadline.
 func (s *Store) revoke(ctx context.Context, userID, mode, id string) (int, error) {
+	if userID == "" {
+		return 0, ErrNoUser
+	}
 	idx := s.indexKey(userID)
 	begin := revokeBeginScript.cmd(ctx, []string{idx}, s.nowMillis(), mode, id)
 	if err := s.send(ctx, []redis.Cmder{begin}); err != nil {

@@ -1,12 +1,15 @@
 package core_test
 
 import (
+	"context"
+	"errors"
 	"math"
 	"net/netip"
 	"strings"
 	"testing"
 
 	"github.com/redisession/redisession/core"
+	"github.com/redisession/redisession/internal/redistest"
 )
 
 type accountID int64
@@ -55,5 +58,28 @@ func TestUserIDOf(t *testing.T) {
 		} else if !strings.HasPrefix(err.Error(), "redisession: ") {
 			t.Errorf("UserIDOf(%#v): error %q does not say where it comes from", v, err)
 		}
+	}
+}
+
+// TestEmptyUserNamesNoOne: "" is no user's id, so no operation by user id
+// reads or writes the index key it would name.
+func TestEmptyUserNamesNoOne(t *testing.T) {
+	srv := redistest.Start(t)
+	store := core.New(srv.NewClient(t, nil), core.Options{Prefix: srv.Prefix, Now: srv.Now})
+	ctx := context.Background()
+	if _, err := store.UserSessions(ctx, ""); !errors.Is(err, core.ErrNoUser) {
+		t.Errorf("UserSessions(\"\") = %v, want ErrNoUser", err)
+	}
+	if _, err := store.RevokeUser(ctx, ""); !errors.Is(err, core.ErrNoUser) {
+		t.Errorf("RevokeUser(\"\") = %v, want ErrNoUser", err)
+	}
+	if _, err := store.RevokeOthers(ctx, "", core.Handle(core.NewToken())); !errors.Is(err, core.ErrNoUser) {
+		t.Errorf("RevokeOthers(\"\") = %v, want ErrNoUser", err)
+	}
+	if err := store.RevokeSession(ctx, "", core.Handle(core.NewToken())); !errors.Is(err, core.ErrNoUser) {
+		t.Errorf("RevokeSession(\"\") = %v, want ErrNoUser", err)
+	}
+	if keys := srv.Keys(t, srv.NewClient(t, nil)); len(keys) != 0 {
+		t.Errorf("operations on user \"\" left keys %v", keys)
 	}
 }

@@ -88,10 +88,12 @@ import (
 type Store interface {
 	sessions.Store
 	// UserSessions lists userID's live sessions with their device facts,
-	// most recently active first, in two round trips: an admin view.
+	// most recently active first, in two round trips: an admin view. An
+	// empty userID returns core.ErrNoUser.
 	UserSessions(ctx context.Context, userID string) ([]core.SessionInfo, error)
 	// RevokeUser ends every session of userID (password change, disabled
-	// account, admin action) and returns how many it ended.
+	// account, admin action) and returns how many it ended. An empty userID
+	// returns core.ErrNoUser.
 	RevokeUser(ctx context.Context, userID string) (int, error)
 	// Core returns the engine, for its counters and options.
 	Core() *core.Store

@@ -511,22 +511,17 @@ func (s *Store) RevokeOthers(ctx context.Context, sm *scs.SessionManager) (int, 
 // Admin actions by user id.
 
 // UserSessions lists userID's live sessions with their device facts, most
-// recently active first, in two round trips: an admin view.
+// recently active first, in two round trips: an admin view. An empty userID
+// returns core.ErrNoUser.
 func (s *Store) UserSessions(ctx context.Context, userID string) ([]core.SessionInfo, error) {
-	if userID == "" {
-		return nil, fmt.Errorf("scsredis: user sessions: %w", core.ErrNoUser)
-	}
 	return s.core.UserSessions(ctx, userID)
 }
 
 // RevokeUser ends every session of userID (password change, disabled
 // account, admin action), the current one included if it is theirs, and
 // returns how many it ended: a few round trips whatever the number of
-// sessions in Redis, never a scan.
+// sessions in Redis, never a scan. An empty userID returns core.ErrNoUser.
 func (s *Store) RevokeUser(ctx context.Context, userID string) (int, error) {
-	if userID == "" {
-		return 0, fmt.Errorf("scsredis: revoke user: %w", core.ErrNoUser)
-	}
 	return s.core.RevokeUser(ctx, userID)
 }
 

@@ -68,6 +68,9 @@ func (v view) Put(k string, val any) {
 }
 func (v view) Destroy() error { return v.Session.Destroy(v.r) }
 func (v view) Sessions() ([]core.SessionInfo, error) {
+	if v.UserID() == "" {
+		return []core.SessionInfo{}, nil // an anonymous session has no devices
+	}
 	return v.store.Core.UserSessions(v.ctx(), v.UserID())
 }
 func (v view) RevokeSession(h string) error {
