@@ -26,7 +26,13 @@
 // <id> is the handle, unpadded base64url of the token's SHA-256, so a dump,
 // a replica or MONITOR shows no token that could be replayed as a cookie.
 // A user's sessions are indexed in the sorted set "<prefix>user_sessions:<uid>",
-// scored by each session's absolute deadline in unix milliseconds.
+// scored by each session's absolute deadline in unix milliseconds. The
+// comment at the top of redis.go lists every key and, per operation, every
+// command it sends: the storage contract on one screen.
+//
+// Who a session's user is, from the value an app stores under
+// Options.UserKey, is UserIDOf's rule, which every adapter follows; "" is
+// no user, and UserSessions and the revokes by user refuse it (ErrNoUser).
 //
 // # Expiry
 //
