@@ -29,13 +29,13 @@ import (
 // exchange, not per command or per byte. The delay stands for the whole
 // round trip (both directions), so it is applied on the way in only.
 // Opening a connection is not delayed (the pools are warmed before
-// anything is timed), and the delay is a minimum: the timer may overshoot
-// it a little, which Slept reports.
+// anything is timed), and the delay is a minimum: the wait may overshoot
+// it a little (see preciseSleep), which Slept reports.
 type Proxy struct {
 	ln     net.Listener
 	target string
 	delay  time.Duration
-	sleep  func(time.Duration) // time.Sleep; tests count calls instead
+	sleep  func(time.Duration) // preciseSleep; tests count calls instead
 
 	roundTrips atomic.Int64
 	slept      atomic.Int64 // ns actually spent delaying, since the last Reset
@@ -45,11 +45,11 @@ type Proxy struct {
 }
 
 // NewProxy listens on 127.0.0.1 and forwards every connection to target.
-func NewProxy(target string) (*Proxy, error) { return newProxy(target, 0, time.Sleep) }
+func NewProxy(target string) (*Proxy, error) { return newProxy(target, 0, preciseSleep) }
 
 // NewDelayProxy is NewProxy that delays every round trip by delay.
 func NewDelayProxy(target string, delay time.Duration) (*Proxy, error) {
-	return newProxy(target, delay, time.Sleep)
+	return newProxy(target, delay, preciseSleep)
 }
 
 func newProxy(target string, delay time.Duration, sleep func(time.Duration)) (*Proxy, error) {
