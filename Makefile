@@ -29,12 +29,14 @@ test-recipes:
 
 ## bench: side by side with the peers on the real server (bench/, its own module): writes bench/RESULTS.md
 ##        and bench/results.svg, then runs bench-core. Uses and flushes Redis database $(BENCH_REDIS_DB) only.
+##        BENCH_DELAYS: simulated network delays per round trip for the delay tables.
 BENCH_REDIS_DB ?= 9
 BENCH_QUIET_WAIT ?= 2m
+BENCH_DELAYS ?= 0,200us,1ms
 BENCH_FLAGS ?=
 bench:
 	cd bench && REDIS_ADDR=$${REDIS_ADDR:-127.0.0.1:6379} BENCH_REDIS_DB=$(BENCH_REDIS_DB) \
-	  $(GO) run ./cmd/sidebyside -quiet-wait $(BENCH_QUIET_WAIT) -out RESULTS.md -svg results.svg $(BENCH_FLAGS)
+	  $(GO) run ./cmd/sidebyside -quiet-wait $(BENCH_QUIET_WAIT) -delays $(BENCH_DELAYS) -out RESULTS.md -svg results.svg $(BENCH_FLAGS)
 	$(MAKE) bench-core
 
 ## bench-core: the library's own micro-benchmarks with round trips and allocations per operation, on the real server

@@ -17,16 +17,23 @@ const (
 	Write  = "write"  // logged-in request that changes one value
 	Login  = "login"  // no cookie: create a session with the full payload, bound to a user
 	Logout = "logout" // destroy the session
+	// ReadSave is the read of an app that swaps stores and keeps its code:
+	// gorilla and gin apps call Save on every request (CookieStore and
+	// every Redis peer slide the expiry only on a Save), scs apps go
+	// through LoadAndSave. Nothing changes; for the stores whose read
+	// already saves it is the same request as Read.
+	ReadSave = "read+Save"
 )
 
 // Workloads lists them in report order.
-var Workloads = []string{Read, Write, Login, Logout}
+var Workloads = []string{Read, ReadSave, Write, Login, Logout}
 
-// Store is one contender: an http.Handler serving the four workloads at
-// /read, /write, /login and /logout with its session cookie.
+// Store is one contender: an http.Handler serving the workloads at /read,
+// /read+Save, /write, /login and /logout with its session cookie.
 type Store struct {
 	Name    string
 	Kind    string // "floor", "ours" or "peer"
+	Family  string // the framework an app would swap it within: "net/http", "scs", "gorilla" or "gin"
 	Note    string // how it is driven, where that differs from the obvious
 	Redis   bool   // keeps sessions in Redis (CookieStore does not)
 	Handler http.Handler
@@ -189,6 +196,12 @@ func (s *Store) Check() error {
 	}
 	if w.N == 0 {
 		return fmt.Errorf("%s read: empty body, the session was not found", s.Name)
+	}
+	if _, err := s.Do(w, ReadSave, c); err != nil {
+		return err
+	}
+	if w.N == 0 {
+		return fmt.Errorf("%s read+Save: empty body, the session was not found", s.Name)
 	}
 	if _, err := s.Do(w, Write, c); err != nil {
 		return err

@@ -6,7 +6,7 @@ import (
 	"testing"
 )
 
-// Bench is the benchmark of one workload on one store. Read and write reuse
+// Bench is the benchmark of one workload on one store. The reads and write reuse
 // one logged-in session; logout ends b.N sessions logged in before the
 // timer starts; login makes a new user each time.
 func Bench(s *Store, workload string) func(b *testing.B) {
@@ -14,7 +14,7 @@ func Bench(s *Store, workload string) func(b *testing.B) {
 		w := NewRecorder()
 		var cookies []string
 		switch workload {
-		case Read, Write:
+		case Read, ReadSave, Write:
 			c, err := s.LoginAs(context.Background(), "")
 			if err != nil {
 				b.Fatal(err)
@@ -35,7 +35,7 @@ func Bench(s *Store, workload string) func(b *testing.B) {
 		for i := 0; i < b.N; i++ {
 			c := ""
 			switch workload {
-			case Read, Write:
+			case Read, ReadSave, Write:
 				c = cookies[0]
 			case Logout:
 				c = cookies[i]
@@ -43,7 +43,7 @@ func Bench(s *Store, workload string) func(b *testing.B) {
 			if _, err := s.Do(w, workload, c); err != nil {
 				b.Fatal(err)
 			}
-			if workload == Read && w.N == 0 {
+			if (workload == Read || workload == ReadSave) && w.N == 0 {
 				b.Fatalf("%s read: the session was not found", s.Name)
 			}
 		}

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // Proxy is a counting TCP proxy on loopback between a store's client and
@@ -17,26 +18,56 @@ import (
 // redigo, so every store is counted by one yardstick. It is for sequential
 // traffic: requests of concurrent callers on one connection cannot be
 // told apart.
+//
+// A Proxy made by NewDelayProxy also simulates a network: every round trip
+// costs it a fixed delay. The delay is paid once per request/response
+// exchange, where the round trip is counted: when the first bytes of a
+// client's burst arrive, the proxy waits, then forwards them; the rest of
+// the burst (a long pipeline read in several pieces) and the server's reply
+// pass through at once. A command sent alone and a whole pipeline therefore
+// cost one delay each, as on a real network where the latency is paid per
+// exchange, not per command or per byte. The delay stands for the whole
+// round trip (both directions), so it is applied on the way in only.
+// Opening a connection is not delayed (the pools are warmed before
+// anything is timed), and the delay is a minimum: the wait may overshoot
+// it a little (see preciseSleep), which Slept reports.
 type Proxy struct {
 	ln     net.Listener
 	target string
+	delay  time.Duration
+	sleep  func(time.Duration) // preciseSleep; tests count calls instead
 
 	roundTrips atomic.Int64
+	slept      atomic.Int64 // ns actually spent delaying, since the last Reset
 	mu         sync.Mutex
 	commands   map[string]int64
 	conns      []net.Conn
 }
 
 // NewProxy listens on 127.0.0.1 and forwards every connection to target.
-func NewProxy(target string) (*Proxy, error) {
+func NewProxy(target string) (*Proxy, error) { return newProxy(target, 0, preciseSleep) }
+
+// NewDelayProxy is NewProxy that delays every round trip by delay.
+func NewDelayProxy(target string, delay time.Duration) (*Proxy, error) {
+	return newProxy(target, delay, preciseSleep)
+}
+
+func newProxy(target string, delay time.Duration, sleep func(time.Duration)) (*Proxy, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
 	}
-	p := &Proxy{ln: ln, target: target, commands: map[string]int64{}}
+	p := &Proxy{ln: ln, target: target, delay: delay, sleep: sleep, commands: map[string]int64{}}
 	go p.serve()
 	return p, nil
 }
+
+// Delay is the simulated network delay per round trip.
+func (p *Proxy) Delay() time.Duration { return p.delay }
+
+// Slept is the time spent delaying round trips since the last Reset: the
+// round trips times the delay, plus the timer's overshoot.
+func (p *Proxy) Slept() time.Duration { return time.Duration(p.slept.Load()) }
 
 // Addr is where clients connect.
 func (p *Proxy) Addr() string { return p.ln.Addr().String() }
@@ -54,6 +85,7 @@ func (p *Proxy) Close() {
 // Reset zeroes the counts.
 func (p *Proxy) Reset() {
 	p.roundTrips.Store(0)
+	p.slept.Store(0)
 	p.mu.Lock()
 	p.commands = map[string]int64{}
 	p.mu.Unlock()
@@ -96,6 +128,11 @@ func (p *Proxy) serve() {
 				if n > 0 {
 					if waiting.CompareAndSwap(false, true) {
 						p.roundTrips.Add(1)
+						if p.delay > 0 {
+							t := time.Now()
+							p.sleep(p.delay)
+							p.slept.Add(int64(time.Since(t)))
+						}
 					}
 					names := parser.feed(buf[:n])
 					if len(names) > 0 {
@@ -120,10 +157,13 @@ func (p *Proxy) serve() {
 			for {
 				n, err := s.Read(buf)
 				if n > 0 {
+					// Before the client can see the reply, so that its next
+					// command starts a new round trip however the goroutines
+					// are scheduled.
+					waiting.Store(false)
 					if _, werr := c.Write(buf[:n]); werr != nil {
 						break
 					}
-					waiting.Store(false)
 				}
 				if err != nil {
 					break

@@ -63,12 +63,14 @@ func classByPrefix(index string) func(string) string {
 	}
 }
 
-// route dispatches the four workload paths.
-func route(read, write, login, logout http.HandlerFunc) http.Handler {
+// route dispatches the workload paths.
+func route(read, readSave, write, login, logout http.HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case "/read":
 			read(w, r)
+		case "/" + ReadSave:
+			readSave(w, r)
 		case "/write":
 			write(w, r)
 		case "/login":
@@ -98,8 +100,8 @@ func setCookie(w http.ResponseWriter, name, value string) {
 // under the raw token. No user index, no record, no hashing.
 func newFloor(addr string) (*Store, error) {
 	rdb := NewClient(addr)
-	s := &Store{Kind: "floor", Redis: true, Cookie: "sid", Class: classByPrefix(""),
-		Note: "raw go-redis: GETEX key PXAT; GETEX + SET PXAT; SET NX PXAT; DEL. No index, no decoding."}
+	s := &Store{Kind: "floor", Family: "net/http", Redis: true, Cookie: "sid", Class: classByPrefix(""),
+		Note: "raw go-redis: GETEX key PXAT; GETEX + SET PXAT; SET NX PXAT; DEL. No index, no decoding. read+Save is the read: saving unchanged data costs nothing at the floor."}
 	s.close = append(s.close, func() { _ = rdb.Close() })
 	key := func(r *http.Request) (string, bool) {
 		c, err := r.Cookie("sid")
@@ -114,21 +116,21 @@ func newFloor(addr string) (*Store, error) {
 		return cmd.Result()
 	}
 	var n atomic.Int64
-	s.Handler = route(
-		func(w http.ResponseWriter, r *http.Request) {
-			k, ok := key(r)
-			if !ok {
-				return
-			}
-			v, err := getex(r.Context(), k)
-			if err == redis.Nil {
-				return
-			} else if err != nil {
-				fail(w, err)
-				return
-			}
-			_, _ = io.WriteString(w, v[userOff:userOff+8])
-		},
+	read := func(w http.ResponseWriter, r *http.Request) {
+		k, ok := key(r)
+		if !ok {
+			return
+		}
+		v, err := getex(r.Context(), k)
+		if err == redis.Nil {
+			return
+		} else if err != nil {
+			fail(w, err)
+			return
+		}
+		_, _ = io.WriteString(w, v[userOff:userOff+8])
+	}
+	s.Handler = route(read, read,
 		func(w http.ResponseWriter, r *http.Request) {
 			k, ok := key(r)
 			if !ok {
@@ -174,8 +176,8 @@ func newFloor(addr string) (*Store, error) {
 func newCore(addr string) (*Store, error) {
 	rdb := NewClient(addr)
 	st := core.New(rdb, core.Options{IdleTimeout: IdleTimeout, Lifetime: Lifetime})
-	s := &Store{Kind: "ours", Redis: true, Cookie: "session", Class: classByPrefix("user_sessions:"),
-		Note: "core.Load / Save / DeleteToken on opaque bytes; logout is GETDEL + ZREM (it learns the user from the record)."}
+	s := &Store{Kind: "ours", Family: "net/http", Redis: true, Cookie: "session", Class: classByPrefix("user_sessions:"),
+		Note: "core.Load / Save / DeleteToken on opaque bytes; read+Save is Load then Save of the unchanged session; logout is GETDEL + ZREM (it learns the user from the record)."}
 	s.close = append(s.close, func() { _ = rdb.Close() })
 	token := func(r *http.Request) string {
 		if c, err := r.Cookie("session"); err == nil {
@@ -194,6 +196,19 @@ func newCore(addr string) (*Store, error) {
 				return
 			}
 			_, _ = io.WriteString(w, x.UserID)
+		},
+		func(w http.ResponseWriter, r *http.Request) {
+			x, err := st.Load(r.Context(), token(r))
+			if err != nil {
+				if !errors.Is(err, core.ErrNotFound) && !errors.Is(err, core.ErrInvalidToken) {
+					fail(w, err)
+				}
+				return
+			}
+			_, _ = io.WriteString(w, x.UserID)
+			if err := st.Save(r.Context(), x); err != nil {
+				fail(w, err)
+			}
 		},
 		func(w http.ResponseWriter, r *http.Request) {
 			x, err := st.Load(r.Context(), token(r))
@@ -232,8 +247,8 @@ func newCore(addr string) (*Store, error) {
 func newReference(addr string) (*Store, error) {
 	rdb := NewClient(addr)
 	st := reference.New(core.New(rdb, core.Options{IdleTimeout: IdleTimeout, Lifetime: Lifetime}))
-	s := &Store{Kind: "ours", Redis: true, Cookie: st.Cookie.Name, Class: classByPrefix("user_sessions:"),
-		Note: "conformance/reference: Load, Get, Save (reads do not call Save: the load slid the expiry)."}
+	s := &Store{Kind: "ours", Family: "net/http", Redis: true, Cookie: st.Cookie.Name, Class: classByPrefix("user_sessions:"),
+		Note: "conformance/reference: Load, Get, Save (reads do not call Save: the load slid the expiry; read+Save does)."}
 	s.close = append(s.close, func() { _ = rdb.Close() })
 	var n atomic.Int64
 	s.Handler = route(
@@ -241,6 +256,15 @@ func newReference(addr string) (*Store, error) {
 			x := st.Load(r)
 			if v, ok := x.Get(UserKey); ok {
 				_, _ = io.WriteString(w, v)
+			}
+		},
+		func(w http.ResponseWriter, r *http.Request) {
+			x := st.Load(r)
+			if v, ok := x.Get(UserKey); ok {
+				_, _ = io.WriteString(w, v)
+			}
+			if err := st.Save(w, r, x); err != nil {
+				fail(w, err)
 			}
 		},
 		func(w http.ResponseWriter, r *http.Request) {
@@ -275,13 +299,14 @@ func newReference(addr string) (*Store, error) {
 }
 
 // scsHandler serves the workloads through an scs manager with IdleTimeout,
-// as scs documents: LoadAndSave commits on every request.
+// as scs documents: LoadAndSave commits on every request, so read+Save is
+// the read.
 func scsHandler(s *Store, sm *scs.SessionManager) http.Handler {
 	var n atomic.Int64
-	return sm.LoadAndSave(route(
-		func(w http.ResponseWriter, r *http.Request) {
-			_, _ = io.WriteString(w, sm.GetString(r.Context(), UserKey))
-		},
+	read := func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.WriteString(w, sm.GetString(r.Context(), UserKey))
+	}
+	return sm.LoadAndSave(route(read, read,
 		func(w http.ResponseWriter, r *http.Request) {
 			sm.Put(r.Context(), ChangedKey, changedPage(int(n.Add(1))))
 		},
@@ -324,7 +349,7 @@ func newSCSRedis(addr string) (*Store, error) {
 	sm := newSCSManager()
 	st := scsredis.New(rdb, scsredis.Options{Core: core.Options{IdleTimeout: IdleTimeout, Lifetime: Lifetime}})
 	sm.Store = st
-	s := &Store{Kind: "ours", Redis: true, Cookie: "session", Class: classByPrefix("user_sessions:"),
+	s := &Store{Kind: "ours", Family: "scs", Redis: true, Cookie: "session", Class: classByPrefix("user_sessions:"),
 		Note: "scs.SessionManager (IdleTimeout 30m) with scsredis, wrapped in scsredis.RecordDevice."}
 	s.close = append(s.close, func() { _ = rdb.Close() })
 	s.Handler = scsredis.RecordDevice(scsHandler(s, sm))
@@ -336,7 +361,7 @@ func newSCSRedisStore(addr string) (*Store, error) {
 	pool := NewPool(addr)
 	sm := newSCSManager()
 	sm.Store = redisstore.New(pool)
-	s := &Store{Kind: "peer", Redis: true, Cookie: "session", Class: classByPrefix(""),
+	s := &Store{Kind: "peer", Family: "scs", Redis: true, Cookie: "session", Class: classByPrefix(""),
 		Note: "scs.SessionManager (IdleTimeout 30m) with scs/redisstore (redigo pool)."}
 	s.close = append(s.close, func() { _ = pool.Close() })
 	s.Handler = scsHandler(s, sm)
@@ -348,7 +373,7 @@ func newSCSGoRedisStore(addr string) (*Store, error) {
 	rdb := NewClient(addr)
 	sm := newSCSManager()
 	sm.Store = goredisstore.New(rdb)
-	s := &Store{Kind: "peer", Redis: true, Cookie: "session", Class: classByPrefix(""),
+	s := &Store{Kind: "peer", Family: "scs", Redis: true, Cookie: "session", Class: classByPrefix(""),
 		Note: "scs.SessionManager (IdleTimeout 30m) with scs/goredisstore (go-redis)."}
 	s.close = append(s.close, func() { _ = rdb.Close() })
 	s.Handler = scsHandler(s, sm)
@@ -358,10 +383,11 @@ func newSCSGoRedisStore(addr string) (*Store, error) {
 
 // gorillaHandler serves the workloads through a gorilla sessions.Store.
 // slideOnRead: the store slides only when saved, so the read saves.
+// read+Save always saves, as a gorilla app written for such a store does.
 func gorillaHandler(s *Store, st sessions.Store, slideOnRead bool) http.Handler {
 	var n atomic.Int64
-	return route(
-		func(w http.ResponseWriter, r *http.Request) {
+	read := func(save bool) http.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request) {
 			x, err := st.Get(r, s.Cookie)
 			if err != nil && x == nil {
 				fail(w, err)
@@ -373,12 +399,14 @@ func gorillaHandler(s *Store, st sessions.Store, slideOnRead bool) http.Handler 
 			if v, ok := x.Values[UserKey].(string); ok {
 				_, _ = io.WriteString(w, v)
 			}
-			if slideOnRead {
+			if save {
 				if err := x.Save(r, w); err != nil {
 					fail(w, err)
 				}
 			}
-		},
+		}
+	}
+	return route(read(slideOnRead), read(true),
 		func(w http.ResponseWriter, r *http.Request) {
 			x, _ := st.Get(r, s.Cookie)
 			x.Values[ChangedKey] = changedPage(int(n.Add(1)))
@@ -409,8 +437,8 @@ func gorillaHandler(s *Store, st sessions.Store, slideOnRead bool) http.Handler 
 func newGorillaRedis(addr string) (*Store, error) {
 	rdb := NewClient(addr)
 	st := gorillaredis.NewStoreWithOptions(rdb, gorillaredis.Options{Core: core.Options{IdleTimeout: IdleTimeout, Lifetime: Lifetime}}, hashKey)
-	s := &Store{Kind: "ours", Redis: true, Cookie: "session", Class: classByPrefix("user_sessions:"),
-		Note: "gorilla sessions.Store: Get slides (GETEX); reads do not Save."}
+	s := &Store{Kind: "ours", Family: "gorilla", Redis: true, Cookie: "session", Class: classByPrefix("user_sessions:"),
+		Note: "gorilla sessions.Store: Get slides (GETEX); reads do not Save, read+Save does (values unchanged)."}
 	s.close = append(s.close, func() { _ = rdb.Close() })
 	s.Handler = gorillaHandler(s, st, false)
 	return s, nil
@@ -421,7 +449,7 @@ func newGorillaRedis(addr string) (*Store, error) {
 func newGorillaRedisJSON(addr string) (*Store, error) {
 	rdb := NewClient(addr)
 	st := gorillaredis.NewStoreWithOptions(rdb, gorillaredis.Options{Core: core.Options{IdleTimeout: IdleTimeout, Lifetime: Lifetime}, Serializer: gorillaredis.JSONSerializer{}}, hashKey)
-	s := &Store{Kind: "ours", Redis: true, Cookie: "session", Class: classByPrefix("user_sessions:"),
+	s := &Store{Kind: "ours", Family: "gorilla", Redis: true, Cookie: "session", Class: classByPrefix("user_sessions:"),
 		Note: "experiment: gorillaredis with Options.Serializer = JSONSerializer (values are strings, so nothing is lost); otherwise as gorillaredis."}
 	s.close = append(s.close, func() { _ = rdb.Close() })
 	s.Handler = gorillaHandler(s, st, false)
@@ -434,7 +462,7 @@ func newRediStore(addr string) (*Store, error) {
 		return nil, err
 	}
 	st.SetMaxAge(int(IdleTimeout.Seconds()))
-	s := &Store{Kind: "peer", Redis: true, Cookie: "session", Class: classByPrefix(""),
+	s := &Store{Kind: "peer", Family: "gorilla", Redis: true, Cookie: "session", Class: classByPrefix(""),
 		Note: "boj/redistore (redigo; its pool PINGs on every borrow), MaxAge 30m: only a Save slides, so reads Save (SETEX of the whole session)."}
 	s.close = append(s.close, func() { _ = st.Close() })
 	s.Handler = gorillaHandler(s, st, true)
@@ -445,29 +473,35 @@ func newCookieStore(addr string) (*Store, error) {
 	st := sessions.NewCookieStore(hashKey)
 	st.MaxAge(int(IdleTimeout.Seconds()))
 	st.Options.HttpOnly, st.Options.Secure, st.Options.SameSite = true, true, http.SameSiteLaxMode
-	s := &Store{Kind: "peer", Redis: false, Cookie: "session", Class: classByPrefix(""),
+	s := &Store{Kind: "peer", Family: "gorilla", Redis: false, Cookie: "session", Class: classByPrefix(""),
 		Note: "gorilla sessions.CookieStore, MaxAge 30m: the whole session in a signed cookie; reads Save to slide. Nothing in Redis, nothing to revoke."}
 	s.Handler = gorillaHandler(s, st, true)
 	return s, nil
 }
 
 // ginHandler serves the workloads through gin with gin-contrib/sessions.
+// read+Save always re-Sets a value and saves, as a gin app written for
+// gin-contrib/redis does to slide the expiry.
 func ginHandler(s *Store, st ginsessions.Store, slideOnRead bool, destroy func(*gin.Context, ginsessions.Session) error) http.Handler {
 	gin.SetMode(gin.ReleaseMode)
 	e := gin.New()
 	e.Use(ginsessions.Sessions(s.Cookie, st))
 	var n atomic.Int64
-	e.GET("/read", func(c *gin.Context) {
-		x := ginsessions.Default(c)
-		v, _ := x.Get(UserKey).(string)
-		_, _ = c.Writer.WriteString(v)
-		if slideOnRead && v != "" {
-			x.Set(UserKey, v) // gin-contrib saves only what was written
-			if err := x.Save(); err != nil {
-				fail(c.Writer, err)
+	read := func(save bool) gin.HandlerFunc {
+		return func(c *gin.Context) {
+			x := ginsessions.Default(c)
+			v, _ := x.Get(UserKey).(string)
+			_, _ = c.Writer.WriteString(v)
+			if save && v != "" {
+				x.Set(UserKey, v) // gin-contrib saves only what was written
+				if err := x.Save(); err != nil {
+					fail(c.Writer, err)
+				}
 			}
 		}
-	})
+	}
+	e.GET("/read", read(slideOnRead))
+	e.GET("/"+ReadSave, read(true))
 	e.GET("/write", func(c *gin.Context) {
 		x := ginsessions.Default(c)
 		x.Set(ChangedKey, changedPage(int(n.Add(1))))
@@ -501,8 +535,8 @@ func ginHandler(s *Store, st ginsessions.Store, slideOnRead bool, destroy func(*
 func newGinRedis(addr string) (*Store, error) {
 	rdb := NewClient(addr)
 	st := ginredis.NewStoreWithOptions(rdb, ginredis.Options{Core: core.Options{IdleTimeout: IdleTimeout, Lifetime: Lifetime}}, hashKey)
-	s := &Store{Kind: "ours", Redis: true, Cookie: "session", Class: classByPrefix("user_sessions:"),
-		Note: "gin + gin-contrib/sessions over ginredis: reads slide on load, no Save; logout is ginredis.Destroy + Save."}
+	s := &Store{Kind: "ours", Family: "gin", Redis: true, Cookie: "session", Class: classByPrefix("user_sessions:"),
+		Note: "gin + gin-contrib/sessions over ginredis: reads slide on load, no Save (read+Save re-Sets a value and Saves, values unchanged); logout is ginredis.Destroy + Save."}
 	s.close = append(s.close, func() { _ = rdb.Close() })
 	s.Handler = ginHandler(s, st, false, ginredis.Destroy)
 	return s, nil
@@ -514,7 +548,7 @@ func newGinContribRedis(addr string) (*Store, error) {
 		return nil, err
 	}
 	st.Options(ginsessions.Options{Path: "/", MaxAge: int(IdleTimeout.Seconds()), HttpOnly: true, Secure: true, SameSite: http.SameSiteLaxMode})
-	s := &Store{Kind: "peer", Redis: true, Cookie: "session", Class: classByPrefix(""),
+	s := &Store{Kind: "peer", Family: "gin", Redis: true, Cookie: "session", Class: classByPrefix(""),
 		Note: "gin + gin-contrib/sessions/redis (boj/redistore underneath), MaxAge 30m: only a written session is saved, so reads re-Set a value and Save to slide."}
 	if rs, err := ginsessionsredis.GetRedisStore(st); err == nil {
 		s.close = append(s.close, func() { _ = rs.Close() })

@@ -22,7 +22,7 @@ import (
 func main() {
 	testing.Init()
 	var (
-		stages    = flag.String("stages", "micro,counts,memory,scale,revoke,load", "stages to run, comma-separated")
+		stages    = flag.String("stages", "micro,counts,net,memory,scale,revoke,load", "stages to run, comma-separated")
 		check     = flag.Bool("check", false, "only check that every store works, and print its round trips")
 		count     = flag.Int("count", 3, "timed runs per store and workload (the median is kept)")
 		benchtime = flag.Duration("benchtime", 300*time.Millisecond, "time per timed run")
@@ -35,6 +35,9 @@ func main() {
 		out       = flag.String("out", "RESULTS.md", "markdown report")
 		svg       = flag.String("svg", "results.svg", "chart, written next to the report")
 		quietWait = flag.Duration("quiet-wait", 0, "wait up to this long for other go test/build processes to finish first")
+		delays    = flag.String("delays", envOr("BENCH_DELAYS", bench.DefaultDelays), "simulated network delays per round trip for the net stage, comma-separated (env BENCH_DELAYS)")
+		netCount  = flag.Int("net-count", 3, "timed runs per store, workload and delay in the net stage (the median is kept)")
+		netTime   = flag.Duration("net-benchtime", 0, "time per timed run in the net stage (default: half of -benchtime)")
 	)
 	flag.Parse()
 	if err := flag.Set("test.benchtime", benchtime.String()); err != nil {
@@ -85,7 +88,7 @@ func main() {
 			}
 			fmt.Println(f.Name)
 			for _, w := range bench.Workloads {
-				fmt.Printf("   %-7s round trips %.2f sent %.2f executed %.2f  %s\n", w, c[w].RoundTrips, c[w].Sent, c[w].Executed, c[w].Breakdown())
+				fmt.Printf("   %-9s round trips %.2f sent %.2f executed %.2f  %s\n", w, c[w].RoundTrips, c[w].Sent, c[w].Executed, c[w].Breakdown())
 			}
 		}
 		return
@@ -106,6 +109,15 @@ func main() {
 	run := map[string]bool{}
 	for _, s := range strings.Split(*stages, ",") {
 		run[strings.TrimSpace(s)] = true
+	}
+	if *netTime == 0 {
+		*netTime = *benchtime / 2
+	}
+	if run["net"] {
+		if r.Delays, err = bench.ParseDelays(*delays); err != nil {
+			die(err)
+		}
+		r.Config = append(r.Config, fmt.Sprintf("network delay stage: %d × %s per store, workload and delay (median kept), delays %s", *netCount, *netTime, *delays))
 	}
 
 	if run["micro"] {
@@ -134,7 +146,30 @@ func main() {
 				die(err)
 			}
 			r.Counts[f.Name] = c
-			logf("counts %-22s read rt %.2f  write rt %.2f  login rt %.2f  logout rt %.2f", f.Name, c[bench.Read].RoundTrips, c[bench.Write].RoundTrips, c[bench.Login].RoundTrips, c[bench.Logout].RoundTrips)
+			logf("counts %-22s read rt %.2f  read+Save rt %.2f  write rt %.2f  login rt %.2f  logout rt %.2f", f.Name, c[bench.Read].RoundTrips, c[bench.ReadSave].RoundTrips, c[bench.Write].RoundTrips, c[bench.Login].RoundTrips, c[bench.Logout].RoundTrips)
+		}
+	}
+	if run["net"] {
+		if err := flag.Set("test.benchtime", netTime.String()); err != nil {
+			die(err)
+		}
+		r.Net = map[string]map[time.Duration]bench.NetTiming{}
+		for _, d := range r.Delays {
+			for _, f := range factories {
+				nt, err := bench.TimeNetwork(f, admin, d, bench.Workloads, *netCount)
+				if err != nil {
+					die(err)
+				}
+				if r.Net[f.Name] == nil {
+					r.Net[f.Name] = map[time.Duration]bench.NetTiming{}
+				}
+				r.Net[f.Name][d] = nt
+				logf("net %-6s %-22s read %8.1f µs  read+Save %8.1f µs  write %8.1f µs  (applied %s per round trip)", d, f.Name,
+					nt.Timings[bench.Read].NsPerOp/1e3, nt.Timings[bench.ReadSave].NsPerOp/1e3, nt.Timings[bench.Write].NsPerOp/1e3, nt.SleptPerRoundTrip)
+			}
+		}
+		if err := flag.Set("test.benchtime", benchtime.String()); err != nil {
+			die(err)
 		}
 	}
 	if run["memory"] {
@@ -267,6 +302,13 @@ func main() {
 		s.Close()
 	}
 	logf("wrote %s and %s in %s", *out, svgPath, r.Finished.Sub(r.Started).Round(time.Second))
+}
+
+func envOr(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
 }
 
 func fmtRuns(runs []float64) string {
