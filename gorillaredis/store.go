@@ -36,9 +36,15 @@
 // by their decoded form, not by bytes, because gob does not encode a map's
 // entries in a stable order.
 //
-// Save always sends the cookie, as gorilla's stores do, so its Expires and
-// its signed timestamp move with each Save. A new session with no values is
-// not written and gets no cookie. Options.MaxAge means:
+// Save always sends the cookie, as gorilla's stores do, so its Expires moves
+// with each Save. Its signature is made again only when it must be: for a
+// new token, for a cookie an older key signed, and when the signature the
+// request came with would lapse before the cookie can no longer be used
+// (its MaxAge, the session's IdleTimeout or its deadline, whichever comes
+// first). With the default MaxAge (the session's Lifetime) a cookie is signed
+// once per token. The cookies NewStore's codecs sign carry the token as it
+// is, not gob-encoded. A new session with no values is not written and gets
+// no cookie. Options.MaxAge means:
 //
 //   - MaxAge > 0: the cookie, and its signature (the codecs' MaxAge), last
 //     MaxAge seconds from the Save that sent them. The default is the core
@@ -141,6 +147,12 @@ type Store struct {
 	core       *core.Store
 	serializer Serializer
 	keyErr     error // the key pairs NewStore was given are unusable
+
+	// signer is the first codec as MaxAge last configured it, and window
+	// the signature lifetime it gave it: while Codecs[0] is still that
+	// codec, a cookie it signed can be sent again (see cookieFor).
+	signer *securecookie.SecureCookie
+	window time.Duration
 }
 
 // minHashKeySize is the shortest cookie hash key a Store accepts: 32
@@ -179,7 +191,7 @@ func NewStore(client redis.UniversalClient, keyPairs ...[]byte) *Store {
 // configured by opts.
 func NewStoreWithOptions(client redis.UniversalClient, opts Options, keyPairs ...[]byte) *Store {
 	s := &Store{
-		Codecs:     securecookie.CodecsFromPairs(keyPairs...),
+		Codecs:     tokenCodecs(keyPairs),
 		core:       core.New(client, opts.Core),
 		serializer: opts.Serializer,
 		keyErr:     checkKeys(keyPairs),
@@ -224,8 +236,9 @@ func (s *Store) New(r *http.Request, name string) (*sessions.Session, error) {
 		return session, s.keyErr
 	}
 	var err error
-	if token, ok := s.token(r, name); ok {
-		cs, lerr := s.core.Load(r.Context(), token)
+	if in, ok := s.token(r, name); ok {
+		st.in = in
+		cs, lerr := s.core.Load(r.Context(), in.token)
 		switch {
 		case lerr == nil:
 			if s.decode(cs, session.Values) == nil {
@@ -275,7 +288,7 @@ func (s *Store) Save(r *http.Request, w http.ResponseWriter, session *sessions.S
 	}
 	// Sign first: a cookie that cannot be made must not leave a session
 	// (and a device in the user's list) behind.
-	value, err := s.encodeCookie(session.Name(), st.cs.Token())
+	value, err := s.cookieFor(st, session.Name(), opts)
 	if err != nil {
 		return err
 	}
@@ -313,6 +326,12 @@ func (s *Store) MaxAge(age int) {
 	for _, c := range s.Codecs {
 		if sc, ok := c.(*securecookie.SecureCookie); ok {
 			sc.MaxAge(window)
+		}
+	}
+	s.signer = nil
+	if len(s.Codecs) > 0 {
+		if sc, ok := s.Codecs[0].(*securecookie.SecureCookie); ok {
+			s.signer, s.window = sc, time.Duration(window)*time.Second
 		}
 	}
 }
@@ -455,7 +474,8 @@ func (s *Store) RevokeUser(ctx context.Context, userID string) (int, error) {
 // state is what the store keeps about one session between New and Save.
 type state struct {
 	cs  *core.Session
-	err error // Redis failed while loading: Save refuses to write
+	err error    // Redis failed while loading: Save refuses to write
+	in  incoming // the cookie the request came with
 }
 
 // states holds the states of one request's sessions. It lives in the
@@ -583,21 +603,26 @@ func (s *Store) sync(st *state, session *sessions.Session) error {
 	return nil
 }
 
-// token returns the token the request's cookie carries, if its signature
-// holds. Nothing here touches Redis.
-func (s *Store) token(r *http.Request, name string) (string, bool) {
+// token returns what the request's cookie carries, if its signature holds.
+// Nothing here touches Redis. The first codec is tried alone first: it
+// signs every cookie the store sends, and only a cookie it signed may be
+// sent again as it is (see cookieFor).
+func (s *Store) token(r *http.Request, name string) (incoming, bool) {
 	c, err := r.Cookie(name)
 	if err != nil || c.Value == "" {
-		return "", false
+		return incoming{}, false
 	}
 	if len(s.Codecs) == 0 {
-		return c.Value, true
+		return incoming{token: c.Value}, true
 	}
 	var token string
-	if err := securecookie.DecodeMulti(name, c.Value, &token, s.Codecs...); err != nil {
-		return "", false
+	if err := s.Codecs[0].Decode(name, c.Value, &token); err == nil {
+		return incoming{token: token, value: c.Value, signedAt: signedAt(c.Value)}, true
 	}
-	return token, true
+	if len(s.Codecs) == 1 || securecookie.DecodeMulti(name, c.Value, &token, s.Codecs[1:]...) != nil {
+		return incoming{}, false
+	}
+	return incoming{token: token}, true // an older key: sign again with the first
 }
 
 func (s *Store) encodeCookie(name, token string) (string, error) {
