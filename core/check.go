@@ -26,6 +26,7 @@ const (
 	LevelUnsafe
 )
 
+// String returns the level's name: "ok", "warning" or "unsafe".
 func (l Level) String() string {
 	switch l {
 	case LevelOK:
@@ -52,6 +53,7 @@ type Finding struct {
 	Message string
 }
 
+// String returns the finding as one line: level, node, topic and message.
 func (f Finding) String() string {
 	node := f.Node
 	if node == "" {

@@ -31,6 +31,7 @@ const (
 	LayoutHash
 )
 
+// String returns the layout's name: "string" or "hash".
 func (l Layout) String() string {
 	if l == LayoutHash {
 		return "hash"
