@@ -127,21 +127,38 @@ func TestScanUsers(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	got := map[string]int64{}
-	var cursor uint64
-	for batches := 0; ; batches++ {
-		if batches > 100000 {
-			t.Fatal("ScanUsers: the walk does not end")
-		}
-		users, next, err := f.store.ScanUsers(ctx, f.raw, cursor, 2)
-		if err != nil {
+	// ScanUsers walks one node: on Cluster, walk every primary, as the
+	// CLI does.
+	nodes := []redis.UniversalClient{f.raw}
+	if cc, ok := f.raw.(*redis.ClusterClient); ok {
+		var mu sync.Mutex
+		nodes = nil
+		if err := cc.ForEachMaster(ctx, func(_ context.Context, n *redis.Client) error {
+			mu.Lock()
+			nodes = append(nodes, n)
+			mu.Unlock()
+			return nil
+		}); err != nil {
 			t.Fatal(err)
 		}
-		for _, u := range users {
-			got[u.UserID] += u.Sessions
-		}
-		if cursor = next; cursor == 0 {
-			break
+	}
+	got := map[string]int64{}
+	for _, node := range nodes {
+		var cursor uint64
+		for batches := 0; ; batches++ {
+			if batches > 100000 {
+				t.Fatal("ScanUsers: the walk does not end")
+			}
+			users, next, err := f.store.ScanUsers(ctx, node, cursor, 2)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, u := range users {
+				got[u.UserID] += u.Sessions
+			}
+			if cursor = next; cursor == 0 {
+				break
+			}
 		}
 	}
 	want := map[string]int64{"alice": 2, "bob": 1, "carol": 0, "erin": 0, "zed": 0}
