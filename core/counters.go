@@ -6,7 +6,7 @@ import "sync/atomic"
 type counters struct {
 	loads, hits, stale, rejected, malformed  atomic.Uint64
 	creates, saves, renews, deletes, revokes atomic.Uint64
-	opaque                                   atomic.Uint64
+	opaque, adopted                          atomic.Uint64
 }
 
 // Counters are totals since the Store was made, for metrics and alerting: a
@@ -23,6 +23,7 @@ type Counters struct {
 	Deletes   uint64 // sessions deleted by Delete or DeleteToken
 	Revokes   uint64 // sessions deleted through a user's index
 	Opaque    uint64 // payloads the adapter could not read and stored as they were (see CountOpaque)
+	Adopted   uint64 // sessions taken over from the store being replaced (see CountAdopted)
 }
 
 // CountOpaque records a payload that the adapter saved without being able
@@ -30,6 +31,12 @@ type Counters struct {
 // kept byte for byte but bound to no user, so it is in no device list: a
 // rising count means the adapter is misconfigured.
 func (s *Store) CountOpaque() { s.stats.opaque.Add(1) }
+
+// CountAdopted records a session an adapter took over from the store it
+// replaces (a migration): the user stayed logged in through the swap. Its
+// rate falls to zero once every live legacy session has been adopted or has
+// expired, which is when the migration can be switched off.
+func (s *Store) CountAdopted() { s.stats.adopted.Add(1) }
 
 // Counters returns a snapshot of the store's counters.
 func (s *Store) Counters() Counters {
@@ -39,5 +46,6 @@ func (s *Store) Counters() Counters {
 		Rejected: c.rejected.Load(), Malformed: c.malformed.Load(),
 		Creates: c.creates.Load(), Saves: c.saves.Load(), Renews: c.renews.Load(),
 		Deletes: c.deletes.Load(), Revokes: c.revokes.Load(), Opaque: c.opaque.Load(),
+		Adopted: c.adopted.Load(),
 	}
 }

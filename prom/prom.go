@@ -84,6 +84,7 @@ func NewCollector(store *core.Store, opts Options) *Collector {
 			"deletes":   desc("deletes_total", "Sessions deleted (logout)."),
 			"revokes":   desc("revokes_total", "Sessions ended through a user's index."),
 			"opaque":    desc("opaque_payloads_total", "Payloads stored without the adapter being able to read them (a misconfigured codec)."),
+			"adopted":   desc("adopted_sessions_total", "Sessions taken over from the store being replaced (a migration)."),
 		},
 		gauges: map[string]*prometheus.Desc{
 			"sessions":       desc("sessions", "Live sessions, from the last keyspace scan."),
@@ -117,7 +118,7 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	for name, v := range map[string]uint64{
 		"loads": k.Loads, "hits": k.Hits, "stale": k.Stale, "rejected": k.Rejected,
 		"malformed": k.Malformed, "creates": k.Creates, "saves": k.Saves,
-		"renews": k.Renews, "deletes": k.Deletes, "revokes": k.Revokes, "opaque": k.Opaque,
+		"renews": k.Renews, "deletes": k.Deletes, "revokes": k.Revokes, "opaque": k.Opaque, "adopted": k.Adopted,
 	} {
 		ch <- prometheus.MustNewConstMetric(c.counters[name], prometheus.CounterValue, float64(v))
 	}

@@ -64,16 +64,16 @@ redisession_users{app="test"} 1
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantN, gauges := 18, "5 gauges"
+	wantN, gauges := 19, "5 gauges"
 	if !st.MemoryKnown {
-		wantN, gauges = 16, "3 gauges (memory unknown)"
+		wantN, gauges = 17, "3 gauges (memory unknown)"
 	}
 	evictionKnown := st.EvictionPolicy != ""
 	if evictionKnown {
 		wantN, gauges = wantN+1, gauges+" and eviction_unsafe"
 	}
 	if n, err := testutil.GatherAndCount(reg); err != nil || n != wantN {
-		t.Errorf("gathered %d metrics, %v; want %d (11 counters, %s, scan age, scan errors)", n, err, wantN, gauges)
+		t.Errorf("gathered %d metrics, %v; want %d (12 counters, %s, scan age, scan errors)", n, err, wantN, gauges)
 	}
 	if n, err := testutil.GatherAndCount(reg, "redisession_eviction_unsafe"); err != nil || (n == 1) != evictionKnown {
 		t.Errorf("eviction_unsafe: %d series with the policy known %v: %v", n, evictionKnown, err)
