@@ -287,6 +287,11 @@ func (s *Store) Save(r *http.Request, w http.ResponseWriter, session *sessions.S
 	if err := s.sync(st, session); err != nil {
 		return err
 	}
+	if st.cs.Modified() {
+		if err := s.checkNames(session.Values); err != nil {
+			return err
+		}
+	}
 	// Sign first: a cookie that cannot be made must not leave a session
 	// (and a device in the user's list) behind.
 	value, err := s.cookieFor(st, session.Name(), opts)
@@ -357,6 +362,9 @@ func (s *Store) Renew(r *http.Request, session *sessions.Session) error {
 		return st.err
 	}
 	if err := s.sync(st, session); err != nil {
+		return err
+	}
+	if err := s.checkNames(session.Values); err != nil {
 		return err
 	}
 	if err := s.core.Renew(r.Context(), st.cs); err != nil {
@@ -618,6 +626,18 @@ func (s *Store) sync(st *state, session *sessions.Session) error {
 		}
 	}
 	st.cs.Data = b
+	return nil
+}
+
+// checkNames refuses values whose names core.Options.Sensitive denies.
+func (s *Store) checkNames(values map[interface{}]interface{}) error {
+	for k := range values {
+		if name, ok := k.(string); ok {
+			if err := s.core.CheckName(name); err != nil {
+				return fmt.Errorf("gorillaredis: save: %w", err)
+			}
+		}
+	}
 	return nil
 }
 
