@@ -303,6 +303,7 @@ func (s *Store) RevokeHandle(ctx context.Context, handle string) error {
 		return fmt.Errorf("%w: session %s", ErrNotFound, handle)
 	}
 	s.stats.revokes.Add(1)
+	s.emit(ctx, Event{Kind: EventRevoke, Handle: handle})
 	if err := s.durable(ctx, s.SessionKey(handle)); err != nil {
 		return fmt.Errorf("redisession: revoke %s: %w", handle, err)
 	}

@@ -1,6 +1,9 @@
 package core
 
-import "time"
+import (
+	"context"
+	"time"
+)
 
 // Defaults used where an Options field is left zero.
 const (
@@ -75,6 +78,21 @@ type Options struct {
 	// ("cvv" denies "card_cvv" and "cardCVV", not "cvvalue"). Nil means no
 	// check; DefaultSensitive is a list to start from.
 	Sensitive []string
+
+	// OnEvent, when set, is called after each login, renewal, logout and
+	// revoke has reached Redis, on the goroutine of the call that made it,
+	// with the call's context: one Event per session. It must return
+	// quickly (hand slow work to a goroutine or a queue) and must not call
+	// the Store about the same session. Expiry is not an event: nothing
+	// happens in the store when a session times out (see Watcher).
+	OnEvent func(context.Context, Event)
+
+	// Broadcast publishes the handle of every session a logout, renewal or
+	// revoke ends on the Redis channel EndedChannel, where a Watcher in
+	// every instance of the app hears it and ends the long-lived
+	// connections (SSE, websockets) of that session at once. It costs one
+	// PUBLISH per call that ends sessions (SPUBLISH on Cluster).
+	Broadcast bool
 
 	// Now is the clock. Nil means time.Now. Tests set it to move time along
 	// with an embedded Redis.

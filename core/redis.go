@@ -561,6 +561,28 @@ func waitaofCmd(ctx context.Context, replicas int, timeout time.Duration) *redis
 	return redis.NewIntSliceCmd(ctx, "waitaof", 1, replicas, timeout.Milliseconds())
 }
 
+// publishCmd publishes msg on channel: SPUBLISH when sharded (Cluster).
+func publishCmd(ctx context.Context, sharded bool, channel, msg string) *redis.IntCmd {
+	name := "publish"
+	if sharded {
+		name = "spublish"
+	}
+	return redis.NewIntCmd(ctx, name, channel, msg)
+}
+
+// typeCmd is TYPE key: a Watcher's check of a watched session.
+func typeCmd(ctx context.Context, key string) *redis.StatusCmd {
+	return redis.NewStatusCmd(ctx, "type", key)
+}
+
+// subscribe subscribes to channel: SSUBSCRIBE when sharded (Cluster).
+func subscribe(ctx context.Context, c redis.UniversalClient, sharded bool, channel string) *redis.PubSub {
+	if sharded {
+		return c.SSubscribe(ctx, channel)
+	}
+	return c.Subscribe(ctx, channel)
+}
+
 // exec runs groups of commands in order. On one node they all travel in one
 // pipeline: one round trip, executed in order. A Cluster client fans a
 // pipeline out to nodes in parallel, so there each group is sent only after

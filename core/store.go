@@ -3,6 +3,7 @@ package core
 import (
 	"context"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -18,6 +19,9 @@ type Store struct {
 	stats   counters
 	guard   guard
 	deny    denyList // Options.Sensitive
+	// noSPublish is set once a Cluster answered SPUBLISH as unknown
+	// (before Redis 7): broadcasts then use PUBLISH.
+	noSPublish atomic.Bool
 }
 
 // New returns a Store over client, which may be a single node, a Sentinel
@@ -205,6 +209,7 @@ func (s *Store) SaveUntil(ctx context.Context, x *Session, expiry time.Time) err
 			if err := s.remove(ctx, x); err != nil {
 				return fmt.Errorf("redisession: delete %s: %w", x.Handle(), err)
 			}
+			s.emit(ctx, Event{Kind: EventLogout, Handle: x.handle, UserID: x.savedUID, Device: x.Device()})
 			if err := s.durable(ctx, keys...); err != nil {
 				return fmt.Errorf("redisession: delete %s: %w", x.Handle(), err)
 			}
@@ -246,6 +251,14 @@ func (s *Store) SaveUntil(ctx context.Context, x *Session, expiry time.Time) err
 		return fmt.Errorf("%w: %s was deleted before it could be saved", ErrNotFound, x.Handle())
 	}
 	s.saved(x, now, exp)
+	var events []Event
+	if c.pred != "" {
+		events = append(events, Event{Kind: EventRenew, Handle: x.handle, Previous: c.pred, UserID: x.UserID, Device: x.Device()})
+	}
+	if c.bind != "" && (c.pred == "" || c.bind != c.predOwner) {
+		events = append(events, Event{Kind: EventLogin, Handle: x.handle, UserID: c.bind, Device: x.Device()})
+	}
+	s.emit(ctx, events...)
 	return nil
 }
 
@@ -407,6 +420,7 @@ func (s *Store) Delete(ctx context.Context, x *Session) error {
 		return fmt.Errorf("redisession: delete %s: %w", x.Handle(), err)
 	}
 	s.stats.deletes.Add(1)
+	s.emit(ctx, Event{Kind: EventLogout, Handle: x.handle, UserID: x.savedUID, Device: x.Device()})
 	if err := s.durable(ctx, keys...); err != nil {
 		return fmt.Errorf("redisession: delete %s: %w", x.Handle(), err)
 	}
@@ -450,6 +464,8 @@ func (s *Store) DeleteToken(ctx context.Context, token string) error {
 	if err == nil && rec.userID != "" {
 		keys = append(keys, s.indexKey(rec.userID))
 	}
+	s.emit(ctx, Event{Kind: EventLogout, Handle: id, UserID: rec.userID,
+		Device: Device{UserAgent: rec.userAgent, RemoteAddr: rec.remoteAddr}})
 	if err := s.durable(ctx, keys...); err != nil {
 		return fmt.Errorf("redisession: delete %s: %w", id, err)
 	}
@@ -506,10 +522,16 @@ func (s *Store) Renew(ctx context.Context, x *Session) error {
 		x.stored, x.gone = false, true
 		return fmt.Errorf("%w: %s was deleted or revoked before it could be renewed", ErrNotFound, x.Handle())
 	}
+	oldUID := x.savedUID
 	x.setToken(newToken)
 	x.stored = false // a create, for the counters
 	s.saved(x, now, exp)
 	s.stats.renews.Add(1)
+	events := []Event{{Kind: EventRenew, Handle: newID, Previous: oldID, UserID: x.UserID, Device: x.Device()}}
+	if x.UserID != "" && x.UserID != oldUID {
+		events = append(events, Event{Kind: EventLogin, Handle: newID, UserID: x.UserID, Device: x.Device()})
+	}
+	s.emit(ctx, events...)
 	// The old token must stay dead: wait for it, where asked. The session
 	// is renewed whatever this says.
 	if err := s.durable(ctx, s.sessionKeyForID(oldID), s.sessionKeyForID(newID)); err != nil {
@@ -547,6 +569,7 @@ func (s *Store) Retire(ctx context.Context, x *Session) error {
 		return fmt.Errorf("%w: %s was deleted or revoked", ErrNotFound, x.Handle())
 	}
 	s.stats.deletes.Add(1)
+	s.emit(ctx, Event{Kind: EventLogout, Handle: x.handle, UserID: x.savedUID, Device: x.Device()})
 	if err := s.durable(ctx, s.keysOf(x)...); err != nil {
 		return fmt.Errorf("redisession: delete %s: %w", x.Handle(), err)
 	}
