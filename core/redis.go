@@ -181,8 +181,11 @@ const (
 	metaField = "\x00"
 )
 
-// luaLib is shared by the scripts: the record's owner, and the index update.
-const luaLib = `
+// The Lua functions the scripts share, one constant each: a script is sent
+// with only the functions it calls (see newScript).
+
+// luaOwner returns the user id of an encoded record, nil if it is not one.
+const luaOwner = `
 local function uvarint(s, i)
   local x, mul = 0, 1
   while true do
@@ -195,7 +198,6 @@ local function uvarint(s, i)
   end
 end
 
--- owner returns the user id of an encoded record, nil if it is not one.
 local function owner(v)
   local f = string.byte(v, 1)
   if f ~= 0xB1 and f ~= 0xB2 then return nil end
@@ -207,45 +209,59 @@ local function owner(v)
   if i + n - 1 > #v then return nil end
   return string.sub(v, i, i + n - 1)
 end
+`
 
--- index_add adds id, prunes members past their deadline, and makes the
--- index expire with its latest member. ZADD comes first: Redis refuses a
--- script on a full server (maxmemory, noeviction) only at its first write,
--- and only if that write may grow memory, so a save into a full server
--- fails whole instead of running whole.
+// luaIndexAdd is index_add(k, id, deadline, now): it adds id, prunes
+// members past their deadline, and makes the index expire with its latest
+// member. ZADD comes first: Redis refuses a script on a full server
+// (maxmemory, noeviction) only at its first write, and only if that write
+// may grow memory, so a save into a full server fails whole instead of
+// running whole.
+const luaIndexAdd = `
 local function index_add(k, id, deadline, now)
   redis.call('ZADD', k, deadline, id)
   redis.call('ZREMRANGEBYSCORE', k, '-inf', now)
   local top = redis.call('ZRANGE', k, -1, -1, 'WITHSCORES')
   redis.call('PEXPIREAT', k, string.format('%d', tonumber(top[2])))
 end
+`
 
--- zset_ok reports whether k can be an index: absent, or a sorted set.
+// luaZsetOK is zset_ok(k): whether k can be an index, absent or a sorted
+// set.
+const luaZsetOK = `
 local function zset_ok(k)
   local t = redis.call('TYPE', k).ok
   return t == 'none' or t == 'zset'
 end
+`
 
--- writable reports whether a session key may be written: no key at all for
--- a create (nx), a key of the layout's type for an update (xx).
+// luaWritable is writable(k, mode, layout): whether a session key may be
+// written, no key at all for a create (nx), a key of the layout's type for
+// an update (xx).
+const luaWritable = `
 local function writable(k, mode, layout)
   local t = redis.call('TYPE', k).ok
   if mode == 'nx' then return t == 'none' end
   if layout == 'h' then return t == 'hash' end
   return t == 'string'
 end
+`
 
--- del_session deletes a session key, never a tombstone or another type:
--- 1 when it deleted one.
+// luaDelSession is del_session(k): it deletes a session key, never a
+// tombstone or another type, and returns 1 when it deleted one.
+const luaDelSession = `
 local function del_session(k)
   local t = redis.call('TYPE', k).ok
   if t ~= 'string' and t ~= 'hash' then return 0 end
   return redis.call('DEL', k)
 end
+`
 
--- write stores a session whose arguments start at ARGV[a]: expiry, layout,
--- the record (string layout) or the number of fields to delete, those
--- fields, then field/value pairs to set (hash layout).
+// luaWrite is write(k, a): it stores a session whose arguments start at
+// ARGV[a]: expiry, layout, the record (string layout) or the number of
+// fields to delete, those fields, then field/value pairs to set (hash
+// layout).
+const luaWrite = `
 local function write(k, a)
   local exp, layout = ARGV[a], ARGV[a + 1]
   if layout == 's' then
@@ -284,7 +300,7 @@ func writeHashArgs(exp int64, del, set []interface{}) []interface{} {
 // position of the index holding that id; ARGV[9...] as write. Returns 1
 // when written, 0 when the condition failed or the predecessor is marked
 // revoked (nothing written).
-var saveScript = newScript(luaLib + `
+var saveScript = newScript(luaWritable + luaIndexAdd + luaWrite + `
 if not writable(KEYS[1], ARGV[1], ARGV[10]) then return 0 end
 local add, rm, pre = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[8])
 if pre > 0 and not redis.call('ZSCORE', KEYS[pre], '\1' .. ARGV[7]) then return 0 end
@@ -300,7 +316,7 @@ return 1
 // ARGV[4] the id being renewed, or "" (returns 0, adding nothing, when that
 // id is marked revoked); ARGV[5] the retired id whose marker to claim, or ""
 // (returns 0, after adding, when that marker is gone).
-var indexAddScript = newScript(luaLib + `
+var indexAddScript = newScript(luaIndexAdd + `
 if ARGV[4] ~= '' and redis.call('ZSCORE', KEYS[1], '\0' .. ARGV[4]) then return 0 end
 index_add(KEYS[1], ARGV[1], ARGV[2], ARGV[3])
 if ARGV[5] ~= '' then return redis.call('ZREM', KEYS[1], '\1' .. ARGV[5]) end
@@ -327,7 +343,7 @@ return 1
 // old id (0/1); ARGV[5] position of the index to add to (0: none); ARGV[6]
 // now; ARGV[7...] as write. Returns 1 when renewed, 0 when the old session
 // is gone or revoked (nothing written), -1 when the new id is taken.
-var renewScript = newScript(luaLib + `
+var renewScript = newScript(luaWritable + luaZsetOK + luaDelSession + luaIndexAdd + luaWrite + `
 if ARGV[4] == '1' and redis.call('ZSCORE', KEYS[3], '\0' .. ARGV[2]) then return 0 end
 if not writable(KEYS[1], 'nx', ARGV[8]) then return -1 end
 local add = tonumber(ARGV[5])
@@ -383,7 +399,7 @@ return out
 // session; 0 when there was none (it leaves a tombstone expiring at the
 // member's score, so a write still in flight cannot create it); -1 when the
 // key holds another user's session or data that is not ours (left alone).
-var killScript = newScript(luaLib + `
+var killScript = newScript(luaOwner + `
 local t = redis.call('TYPE', KEYS[1]).ok
 if t == 'none' then
   -- A write that cannot grow memory first, so that a full server
@@ -439,7 +455,26 @@ return m
 // restart or failover.)
 type script struct{ src string }
 
-func newScript(src string) *script { return &script{src: src} }
+// newScript returns the script of src as it is sent: without its comment
+// lines, blank lines and indentation, which Redis would only read past (and
+// hash, on every EVAL).
+func newScript(src string) *script { return &script{src: minifyLua(src)} }
+
+// minifyLua drops the blank lines, the lines that are only a comment and
+// every line's indentation. It never looks inside a line, so it cannot
+// change what a line means (the scripts have no multi-line strings).
+func minifyLua(src string) string {
+	var b strings.Builder
+	for _, line := range strings.Split(src, "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" || strings.HasPrefix(line, "--") {
+			continue
+		}
+		b.WriteString(line)
+		b.WriteByte('\n')
+	}
+	return b.String()
+}
 
 // cmd returns the EVAL of the script over keys with args.
 func (sc *script) cmd(ctx context.Context, keys []string, args ...interface{}) *redis.Cmd {
