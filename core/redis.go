@@ -57,6 +57,7 @@ import (
 //	             prune i s... for the stale ones
 //	Revoke...    EVAL revokeBegin i; EVAL kill s, per session; ZREM i <id>
 //	             "\x00"<id> ...
+//	RevokeSession on one node: EVAL revokeOne i s (Cluster: as Revoke...)
 //	Inspect      GET s | HGET s "\x00", PTTL s
 //	RevokeHandle Inspect; then RevokeSession, or DEL s for an anonymous session
 //	Stats        per primary: SCAN 0 MATCH <p>* COUNT n ...; GETRANGE s 0 40 and
@@ -394,28 +395,60 @@ end
 return out
 `)
 
-// killScript ends one session of a user: KEYS[1] session; ARGV[1] user id;
-// ARGV[2] the index member's score. Returns 1 when it deleted the user's
-// session; 0 when there was none (it leaves a tombstone expiring at the
-// member's score, so a write still in flight cannot create it); -1 when the
-// key holds another user's session or data that is not ours (left alone).
-var killScript = newScript(luaOwner + `
-local t = redis.call('TYPE', KEYS[1]).ok
-if t == 'none' then
-  -- A write that cannot grow memory first, so that a full server
-  -- (maxmemory, noeviction) lets a revoke leave its tombstone.
-  redis.call('DEL', KEYS[1])
-  redis.call('RPUSH', KEYS[1], '` + tombstoneValue + `')
-  redis.call('PEXPIREAT', KEYS[1], ARGV[2])
-  return 0
+// luaKill is kill(k, uid, score): it ends the session at k if its record
+// names user uid and returns 1; where there is no key it leaves a tombstone
+// expiring at score (the index member's deadline), so a write still in
+// flight cannot create it, and returns 0; a tombstone already there is 0
+// too; a key holding another user's session or data that is not ours is
+// left alone: -1.
+const luaKill = luaOwner + `
+local function kill(k, uid, score)
+  local t = redis.call('TYPE', k).ok
+  if t == 'none' then
+    -- A write that cannot grow memory first, so that a full server
+    -- (maxmemory, noeviction) lets a revoke leave its tombstone.
+    redis.call('DEL', k)
+    redis.call('RPUSH', k, '` + tombstoneValue + `')
+    redis.call('PEXPIREAT', k, score)
+    return 0
+  end
+  if t == 'list' then return 0 end
+  local v
+  if t == 'string' then v = redis.call('GET', k)
+  elseif t == 'hash' then v = redis.call('HGET', k, '\0') end
+  if not v or owner(v) ~= uid then return -1 end
+  redis.call('DEL', k)
+  return 1
 end
-if t == 'list' then return 0 end
-local v
-if t == 'string' then v = redis.call('GET', KEYS[1])
-elseif t == 'hash' then v = redis.call('HGET', KEYS[1], '\0') end
-if not v or owner(v) ~= ARGV[1] then return -1 end
-redis.call('DEL', KEYS[1])
-return 1
+`
+
+// killScript ends one session of a user (kill): KEYS[1] session; ARGV[1]
+// user id; ARGV[2] the index member's score.
+var killScript = newScript(luaKill + `
+return kill(KEYS[1], ARGV[1], ARGV[2])
+`)
+
+// revokeOneScript is a revoke of one session on one node, all its steps in
+// one script (its keys are known before it starts: the index and the
+// session's key): it prunes the index, turns the session's retirement
+// marker into a revocation marker (as revokeBeginScript does, so a
+// successor on its way is refused), kills the session (kill) and removes
+// its entry. Being one script, no renewal can run between the check and the
+// kill, so the session needs no revocation marker of its own. KEYS[1]
+// index, KEYS[2] session; ARGV[1] now; ARGV[2] id; ARGV[3] user id.
+// Returns kill's answer, or -2 when id is not in the index (nothing killed).
+var revokeOneScript = newScript(luaKill + `
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
+local sc = redis.call('ZSCORE', KEYS[1], '\1' .. ARGV[2])
+if sc then
+  redis.call('ZADD', KEYS[1], sc, '\0' .. ARGV[2])
+  redis.call('ZREM', KEYS[1], '\1' .. ARGV[2])
+end
+sc = redis.call('ZSCORE', KEYS[1], ARGV[2])
+if not sc then return -2 end
+local n = kill(KEYS[2], ARGV[3], sc)
+redis.call('ZREM', KEYS[1], ARGV[2])
+return n
 `)
 
 // pruneScript drops entries from a user's index (one node only: it spans
