@@ -348,7 +348,9 @@ var renewScript = newScript(luaWritable + luaZsetOK + luaDelSession + luaIndexAd
 if ARGV[4] == '1' and redis.call('ZSCORE', KEYS[3], '\0' .. ARGV[2]) then return 0 end
 if not writable(KEYS[1], 'nx', ARGV[8]) then return -1 end
 local add = tonumber(ARGV[5])
-if add > 0 and not zset_ok(KEYS[add]) then
+-- The ZSCORE above has already refused an index of another type when the
+-- new id goes to the old id's index (add == 3): no second TYPE for it.
+if add > 0 and not (add == 3 and ARGV[4] == '1') and not zset_ok(KEYS[add]) then
   return redis.error_reply('WRONGTYPE the index ' .. KEYS[add] .. ' holds another type')
 end
 if del_session(KEYS[2]) == 0 then return 0 end

@@ -374,6 +374,17 @@ func TestFailedSaveWritesNothing(t *testing.T) {
 		if !f.alive(t, z.Token()) {
 			t.Errorf("a failed renew lost the session")
 		}
+		// The same into its own index, broken since it logged in.
+		w := f.login(t, "u4", "w")
+		if err := f.raw.Set(ctx, f.store.IndexKey("u4"), "not an index", time.Hour).Err(); err != nil {
+			t.Fatal(err)
+		}
+		if err := f.store.Renew(ctx, w); err == nil {
+			t.Errorf("renew within a wrong-type index: nil error")
+		}
+		if !f.alive(t, w.Token()) {
+			t.Errorf("a failed renew within its own index lost the session")
+		}
 	})
 }
 
