@@ -134,7 +134,7 @@ func (s *Store) prune(ctx context.Context, userID string, stale, missing []strin
 		keys = append(keys, s.sessionKeyForID(id))
 		args = append(args, id)
 	}
-	return s.send(ctx, []redis.Cmder{pruneScript.cmd(ctx, keys, args...)})
+	return s.send(ctx, []redis.Cmder{s.run(ctx, pruneScript, keys, args...)})
 }
 
 // info describes a decoded record whose key has ttl left.
@@ -225,7 +225,7 @@ func (s *Store) revoke(ctx context.Context, userID, mode, id string) (int, error
 	if mode == "one" && !s.ordered {
 		return s.revokeOne(ctx, userID, id)
 	}
-	begin := revokeBeginScript.cmd(ctx, []string{idx}, s.nowMillis(), mode, id)
+	begin := s.run(ctx, revokeBeginScript, []string{idx}, s.nowMillis(), mode, id)
 	if err := s.send(ctx, []redis.Cmder{begin}); err != nil {
 		return 0, fmt.Errorf("redisession: revoke sessions of user %q: %w", userID, err)
 	}
@@ -238,7 +238,7 @@ func (s *Store) revoke(ctx context.Context, userID, mode, id string) (int, error
 	}
 	kills := make([]redis.Cmder, 0, len(pairs)/2)
 	for i := 0; i+1 < len(pairs); i += 2 {
-		kills = append(kills, killScript.cmd(ctx, []string{s.sessionKeyForID(pairs[i])}, userID, pairs[i+1]))
+		kills = append(kills, s.run(ctx, killScript, []string{s.sessionKeyForID(pairs[i])}, userID, pairs[i+1]))
 	}
 	if err := s.send(ctx, kills); err != nil {
 		return 0, fmt.Errorf("redisession: revoke sessions of user %q: %w", userID, err)
@@ -275,7 +275,7 @@ func (s *Store) revoke(ctx context.Context, userID, mode, id string) (int, error
 // gone: the renewal is refused).
 func (s *Store) revokeOne(ctx context.Context, userID, id string) (int, error) {
 	idx, key := s.indexKey(userID), s.sessionKeyForID(id)
-	cmd := revokeOneScript.cmd(ctx, []string{idx, key}, s.nowMillis(), id, userID)
+	cmd := s.run(ctx, revokeOneScript, []string{idx, key}, s.nowMillis(), id, userID)
 	if err := s.send(ctx, []redis.Cmder{cmd}); err != nil {
 		return 0, fmt.Errorf("redisession: revoke session %s of user %q: %w", id, userID, err)
 	}

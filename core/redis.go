@@ -2,6 +2,8 @@ package core
 
 import (
 	"context"
+	"crypto/sha1"
+	"encoding/hex"
 	"errors"
 	"strconv"
 	"strings"
@@ -32,7 +34,10 @@ import (
 //	                        <p>durable:{<tag>}). Expires after the wait.
 //
 // Commands, per operation; s is the session key, i its user's index, "|"
-// separates the string layout's command from the hash layout's. On one node
+// separates the string layout's command from the hash layout's. EVAL x is
+// the script x: sent by its SHA (EVALSHA) once the store has sent it whole,
+// and whole again after a NOSCRIPT (see script); the "del" that precedes a
+// ZREM in one pipeline (Delete, Retire) is always sent whole. On one node
 // the commands of a step travel in one pipeline; on Cluster, where no command
 // may span s and i, each step is sent after the one before it answered (see
 // exec) and a script over both runs as its one-key steps, index first.
@@ -485,15 +490,32 @@ if #m > 0 then redis.call('PEXPIREAT', KEYS[1], ARGV[1]) end
 return m
 `)
 
-// A script is Lua sent whole with EVAL. (EVALSHA would save the bytes but
-// cost a round trip whenever a node has not seen the script yet, as after a
-// restart or failover.)
-type script struct{ src string }
+// A script is Lua run with EVALSHA where this store has sent it before,
+// with EVAL (the whole source) the first time. A node whose script cache
+// lost it (a restart, a failover, SCRIPT FLUSH) answers NOSCRIPT, and send
+// runs it again with EVAL: one more round trip, once per script and node.
+// NOSCRIPT means the script did not run at all, so running it then is
+// running it once, with its conditions checked as they stand then.
+type script struct {
+	src string
+	sha string // hex SHA-1 of src, the name EVALSHA runs it by
+	n   int    // its place in scripts and Store.sent
+}
+
+// scripts are every script of the package, in the order newScript made
+// them.
+var scripts []*script
 
 // newScript returns the script of src as it is sent: without its comment
 // lines, blank lines and indentation, which Redis would only read past (and
 // hash, on every EVAL).
-func newScript(src string) *script { return &script{src: minifyLua(src)} }
+func newScript(src string) *script {
+	sc := &script{src: minifyLua(src), n: len(scripts)}
+	sum := sha1.Sum([]byte(sc.src))
+	sc.sha = hex.EncodeToString(sum[:])
+	scripts = append(scripts, sc)
+	return sc
+}
 
 // minifyLua drops the blank lines, the lines that are only a comment and
 // every line's indentation. It never looks inside a line, so it cannot
@@ -511,15 +533,59 @@ func minifyLua(src string) string {
 	return b.String()
 }
 
-// cmd returns the EVAL of the script over keys with args.
+// cmd returns the EVAL of the script over keys with args: the whole source,
+// which cannot answer NOSCRIPT. exec needs it for a script followed by
+// another group in the same pipeline.
 func (sc *script) cmd(ctx context.Context, keys []string, args ...interface{}) *redis.Cmd {
+	return sc.build(ctx, "eval", sc.src, keys, args)
+}
+
+func (sc *script) build(ctx context.Context, verb, body string, keys []string, args []interface{}) *redis.Cmd {
 	a := make([]interface{}, 0, 3+len(keys)+len(args))
-	a = append(a, "eval", sc.src, len(keys))
+	a = append(a, verb, body, len(keys))
 	for _, k := range keys {
 		a = append(a, k)
 	}
 	return redis.NewCmd(ctx, append(a, args...)...)
 }
+
+// run returns the command that runs sc over keys with args: EVALSHA once
+// this store has sent sc, else EVAL. Only send may send it, and only among
+// commands none of which depends on it having run (a NOSCRIPT retry runs it
+// after the others); exec refuses it in any group but the last.
+func (s *Store) run(ctx context.Context, sc *script, keys []string, args ...interface{}) *redis.Cmd {
+	if s.sent[sc.n].Load() {
+		return sc.build(ctx, "evalsha", sc.sha, keys, args)
+	}
+	s.sent[sc.n].Store(true)
+	return sc.cmd(ctx, keys, args...)
+}
+
+// evalOf returns the EVAL that stands for cmd, an EVALSHA of one of
+// scripts, or nil if cmd is not one.
+func evalOf(ctx context.Context, cmd *redis.Cmd) *redis.Cmd {
+	a := cmd.Args()
+	if len(a) < 3 || a[0] != "evalsha" {
+		return nil
+	}
+	for _, sc := range scripts {
+		if a[1] == sc.sha {
+			b := append([]interface{}{"eval", sc.src}, a[2:]...)
+			return redis.NewCmd(ctx, b...)
+		}
+	}
+	return nil
+}
+
+// isEvalsha reports whether c runs a script by its SHA.
+func isEvalsha(c redis.Cmder) bool {
+	a := c.Args()
+	return len(a) > 0 && a[0] == "evalsha"
+}
+
+// isNoScript reports a NOSCRIPT reply: the node does not have the script,
+// and did not run it.
+func isNoScript(err error) bool { return redis.HasErrorPrefix(err, "NOSCRIPT") }
 
 // The commands, one constructor each, so that every command the engine
 // sends is built here. The engine sends them with send, exec or
@@ -637,14 +703,30 @@ func waitaofCmd(ctx context.Context, replicas int, timeout time.Duration) *redis
 // the one before it answered; that keeps "index before session" and "session
 // before index entry" true everywhere. redis.Nil replies are not errors here;
 // callers read them from the commands.
+//
+// On one node an EVALSHA may only be in the last group: one that answered
+// NOSCRIPT in an earlier group would have let the groups after it run
+// first. exec refuses it (a bug in the caller, which must build it with
+// script.cmd), sending nothing.
 func (s *Store) exec(ctx context.Context, groups ...[]redis.Cmder) error {
 	var all []redis.Cmder
-	for _, g := range groups {
+	last := -1
+	for i, g := range groups {
+		if len(g) > 0 {
+			last = i
+		}
+	}
+	for i, g := range groups {
 		if s.ordered && len(g) > 0 {
 			if err := s.send(ctx, g); err != nil {
 				return err
 			}
 			continue
+		}
+		for _, c := range g {
+			if i != last && isEvalsha(c) {
+				return errors.New("redisession: internal error: EVALSHA in a pipeline before a group that depends on it")
+			}
 		}
 		all = append(all, g...)
 	}
@@ -652,8 +734,24 @@ func (s *Store) exec(ctx context.Context, groups ...[]redis.Cmder) error {
 }
 
 // send sends cmds in one round trip and returns the first error that is not
-// a nil reply.
+// a nil reply. cmds must not depend on one another: a script a node
+// answered NOSCRIPT for is sent again whole after the round trip (one more
+// round trip, for all of them), so it runs after the commands that were
+// sent with it.
 func (s *Store) send(ctx context.Context, cmds []redis.Cmder) error {
+	if err := s.sendOnce(ctx, cmds); err != nil {
+		return err
+	}
+	if err := s.reload(ctx, cmds); err != nil {
+		return err
+	}
+	return firstErr(cmds)
+}
+
+// sendOnce sends cmds in one round trip. It returns an error only for a
+// pipeline that could not be sent at all (no connection), which reports it
+// only there, not on its commands; every other error is on the commands.
+func (s *Store) sendOnce(ctx context.Context, cmds []redis.Cmder) error {
 	switch len(cmds) {
 	case 0:
 		return nil
@@ -666,13 +764,39 @@ func (s *Store) send(ctx context.Context, cmds []redis.Cmder) error {
 			}
 			return nil
 		})
-		// A pipeline that could not be sent at all (no connection) reports
-		// it only here, not on its commands.
 		if perr != nil && !errors.Is(perr, redis.Nil) && firstErr(cmds) == nil {
 			return perr
 		}
 	}
-	return firstErr(cmds)
+	return nil
+}
+
+// reload runs again with EVAL, in one round trip, every EVALSHA of cmds
+// that answered NOSCRIPT, and gives each the EVAL's reply.
+func (s *Store) reload(ctx context.Context, cmds []redis.Cmder) error {
+	var failed []*redis.Cmd
+	var evals []redis.Cmder
+	for _, c := range cmds {
+		cmd, ok := c.(*redis.Cmd)
+		if !ok || !isNoScript(cmd.Err()) {
+			continue
+		}
+		if e := evalOf(ctx, cmd); e != nil {
+			failed = append(failed, cmd)
+			evals = append(evals, e)
+		}
+	}
+	if len(evals) == 0 {
+		return nil
+	}
+	if err := s.sendOnce(ctx, evals); err != nil {
+		return err
+	}
+	for i, e := range evals {
+		failed[i].SetVal(e.(*redis.Cmd).Val())
+		failed[i].SetErr(e.Err())
+	}
+	return nil
 }
 
 // firstErr is the first error of cmds that is not a nil reply.

@@ -3,6 +3,7 @@ package core
 import (
 	"context"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -17,13 +18,14 @@ type Store struct {
 	layout  layout
 	stats   counters
 	guard   guard
+	sent    []atomic.Bool // per script (script.n): sent whole once, so EVALSHA from then on
 }
 
 // New returns a Store over client, which may be a single node, a Sentinel
 // failover client or a Cluster client. The client is the caller's: Store never
 // closes it.
 func New(client redis.UniversalClient, opts Options) *Store {
-	s := &Store{client: client, opts: opts.withDefaults(), layout: newLayout(opts.Layout)}
+	s := &Store{client: client, opts: opts.withDefaults(), layout: newLayout(opts.Layout), sent: make([]atomic.Bool, len(scripts))}
 	if _, ok := client.(*redis.ClusterClient); ok {
 		s.ordered = true
 	}
@@ -335,7 +337,7 @@ func (s *Store) write(ctx context.Context, id, mode string, c change, w pending)
 			pre = at(c.predOwner)
 		}
 		args := append([]interface{}{mode, id, w.deadline, add, rm, w.now, c.pred, pre}, w.args...)
-		cmd := saveScript.cmd(ctx, keys, args...)
+		cmd := s.run(ctx, saveScript, keys, args...)
 		if err := s.send(ctx, []redis.Cmder{cmd}); err != nil {
 			return false, err
 		}
@@ -360,7 +362,7 @@ func (s *Store) write(ctx context.Context, id, mode string, c change, w pending)
 			return false, err
 		}
 	}
-	cmd := saveScript.cmd(ctx, []string{key}, append([]interface{}{mode, id, w.deadline, 0, 0, w.now, "", 0}, w.args...)...)
+	cmd := s.run(ctx, saveScript, []string{key}, append([]interface{}{mode, id, w.deadline, 0, 0, w.now, "", 0}, w.args...)...)
 	if err := s.send(ctx, []redis.Cmder{cmd}); err != nil || cmd.Val() != int64(1) {
 		return false, err
 	}
@@ -388,7 +390,7 @@ func (s *Store) marked(ctx context.Context, userID, id string) (bool, error) {
 // marked revoked; with claim set it removes that retired id's marker and
 // reports false when there was none.
 func (s *Store) indexAdd(ctx context.Context, userID, id, renewOf, claim string, w pending) (bool, error) {
-	cmd := indexAddScript.cmd(ctx, []string{s.indexKey(userID)}, id, w.deadline, w.now, renewOf, claim)
+	cmd := s.run(ctx, indexAddScript, []string{s.indexKey(userID)}, id, w.deadline, w.now, renewOf, claim)
 	if err := s.send(ctx, []redis.Cmder{cmd}); err != nil {
 		return false, err
 	}
@@ -534,7 +536,7 @@ func (s *Store) Retire(ctx context.Context, x *Session) error {
 	var retire []redis.Cmder
 	var marked *redis.Cmd
 	if x.savedUID != "" {
-		marked = retireScript.cmd(ctx, []string{s.indexKey(x.savedUID)}, x.handle)
+		marked = s.run(ctx, retireScript, []string{s.indexKey(x.savedUID)}, x.handle)
 		retire = append(retire, marked)
 	}
 	err := s.exec(ctx, []redis.Cmder{del}, retire)
@@ -614,7 +616,7 @@ func (s *Store) rotate(ctx context.Context, oldID, newID, oldUID, newUID string,
 			}
 			add = len(keys)
 		}
-		cmd := renewScript.cmd(ctx, keys, append([]interface{}{newID, oldID, w.deadline, unindex, add, w.now}, w.args...)...)
+		cmd := s.run(ctx, renewScript, keys, append([]interface{}{newID, oldID, w.deadline, unindex, add, w.now}, w.args...)...)
 		if err := s.send(ctx, []redis.Cmder{cmd}); err != nil {
 			return 0, err
 		}
@@ -638,7 +640,7 @@ func (s *Store) rotate(ctx context.Context, oldID, newID, oldUID, newUID string,
 		}
 	}
 	// 2: the old session must still exist.
-	del := delScript.cmd(ctx, []string{oldKey})
+	del := s.run(ctx, delScript, []string{oldKey})
 	if err := s.send(ctx, []redis.Cmder{del}); err != nil {
 		return 0, err
 	}
@@ -647,7 +649,7 @@ func (s *Store) rotate(ctx context.Context, oldID, newID, oldUID, newUID string,
 	}
 	// 3: the new session, only where no key is (a tombstone left by a
 	// revoke since step 1 stops it).
-	set := saveScript.cmd(ctx, []string{newKey}, append([]interface{}{"nx", newID, w.deadline, 0, 0, w.now, "", 0}, w.args...)...)
+	set := s.run(ctx, saveScript, []string{newKey}, append([]interface{}{"nx", newID, w.deadline, 0, 0, w.now, "", 0}, w.args...)...)
 	if err := s.send(ctx, []redis.Cmder{set}); err != nil {
 		return 0, err
 	}
