@@ -29,7 +29,10 @@ func TestScriptsBySHA(t *testing.T) {
 	f.login(t, "u1", "first")
 	f.count.Reset()
 	f.login(t, "u1", "second")
-	if cmds := f.count.Commands(); cmds["eval"] != 0 || cmds["evalsha"] == 0 {
+	// On Cluster the second session may live on a node that has not seen
+	// the script yet: NOSCRIPT, then EVAL, once per node.
+	cmds := f.count.Commands()
+	if cmds["evalsha"] == 0 || (cmds["eval"] != 0 && f.srv.Kind != "cluster") {
 		t.Errorf("second login sent %v, want EVALSHA and no EVAL", cmds)
 	}
 }
