@@ -585,7 +585,8 @@ func isEvalsha(c redis.Cmder) bool {
 
 // isNoScript reports a NOSCRIPT reply: the node does not have the script,
 // and did not run it.
-func isNoScript(err error) bool { return redis.HasErrorPrefix(err, "NOSCRIPT") }
+// (HasErrorPrefix allocates, even for no error: most replies have none.)
+func isNoScript(err error) bool { return err != nil && redis.HasErrorPrefix(err, "NOSCRIPT") }
 
 // The commands, one constructor each, so that every command the engine
 // sends is built here. The engine sends them with send, exec or
