@@ -36,8 +36,8 @@ import (
 // Commands, per operation; s is the session key, i its user's index, "|"
 // separates the string layout's command from the hash layout's. EVAL x is
 // the script x: sent by its SHA (EVALSHA) once the store has sent it whole,
-// and whole again after a NOSCRIPT (see script); the "del" that precedes a
-// ZREM in one pipeline (Delete, Retire) is always sent whole. On one node
+// and whole again after a NOSCRIPT (see script); Retire's del, which
+// precedes another script in one pipeline, is always sent whole. On one node
 // the commands of a step travel in one pipeline; on Cluster, where no command
 // may span s and i, each step is sent after the one before it answered (see
 // exec) and a script over both runs as its one-key steps, index first.
@@ -53,7 +53,8 @@ import (
 //	             PEXPIREAT s exp
 //	Renew        EVAL renew s' s i... (Cluster: ZSCORE i "\x00"<id>; EVAL
 //	             indexAdd i; EVAL del s; EVAL save s'; ZREM i <id>)
-//	Delete       remove: EVAL del s; ZREM i <id>
+//	Delete       remove: EVAL remove s i (Cluster: EVAL del s; ZREM i <id>);
+//	             EVAL del s for a session of no user
 //	DeleteToken  GETDEL s | HGET s "\x00", DEL s; then ZREM i <id>
 //	Retire       EVAL del s; EVAL retire i
 //	Abandon      ZREM i "\x01"<id>
@@ -479,6 +480,16 @@ var delScript = newScript(`
 local t = redis.call('TYPE', KEYS[1]).ok
 if t ~= 'string' and t ~= 'hash' then return 0 end
 return redis.call('DEL', KEYS[1])
+`)
+
+// removeScript is a logout on one node: it deletes a session key as
+// delScript does, then removes the session's entry from its index (whether
+// or not there was a session to delete, as on Cluster): KEYS[1] session,
+// KEYS[2] index; ARGV[1] id. Returns delScript's answer.
+var removeScript = newScript(luaDelSession + `
+local n = del_session(KEYS[1])
+redis.call('ZREM', KEYS[2], ARGV[1])
+return n
 `)
 
 // hashLoadScript reads a hash-layout session and, if it exists, slides its

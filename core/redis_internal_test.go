@@ -19,7 +19,7 @@ func TestMinifyLua(t *testing.T) {
 
 // TestScriptsSendNoComment: what a script sends is only code.
 func TestScriptsSendNoComment(t *testing.T) {
-	for _, sc := range []*script{saveScript, indexAddScript, retireScript, renewScript, revokeBeginScript, killScript, pruneScript, delScript, hashLoadScript} {
+	for _, sc := range scripts {
 		for _, line := range strings.Split(sc.src, "\n") {
 			if strings.HasPrefix(line, "--") || strings.HasPrefix(line, " ") {
 				t.Errorf("script sends %q", line)

@@ -718,3 +718,41 @@ func TestRevokeSessionLeavesNothingBehind(t *testing.T) {
 		}
 	})
 }
+
+// TestLogoutLeavesNothing: a logout (Delete) of a bound session deletes it
+// and its index entry, in one command on one node, and a logout of an
+// unbound one deletes only its key.
+func TestLogoutLeavesNothing(t *testing.T) {
+	ctx := context.Background()
+	layoutModes(t, core.Options{}, func(t *testing.T, f *fixture) {
+		other := f.login(t, "u1", "other")
+		x, err := f.store.Load(ctx, f.login(t, "u1", "d").Token())
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.count.Reset()
+		if err := f.store.Delete(ctx, x); err != nil {
+			t.Fatal(err)
+		}
+		if !f.ordered() && (f.count.RoundTrips() != 1 || f.count.Total() != 1) {
+			t.Errorf("logout on one node: %d round trips, %v; want one command", f.count.RoundTrips(), f.count.Commands())
+		}
+		if f.alive(t, x.Token()) || f.indexed(t, "u1", x.Handle()) {
+			t.Errorf("after logout: alive %v, indexed %v", f.alive(t, x.Token()), f.indexed(t, "u1", x.Handle()))
+		}
+		if n, _ := f.raw.Exists(ctx, f.store.SessionKey(x.Handle())).Result(); n != 0 {
+			t.Errorf("after logout the session key is still there")
+		}
+		if !f.alive(t, other.Token()) || !f.indexed(t, "u1", other.Handle()) {
+			t.Errorf("a logout ended the user's other session")
+		}
+		anon := f.store.NewSession(core.Device{})
+		anon.Data = []byte("a")
+		if err := f.store.Save(ctx, anon); err != nil {
+			t.Fatal(err)
+		}
+		if err := f.store.Delete(ctx, anon); err != nil || f.alive(t, anon.Token()) {
+			t.Errorf("logout of an unbound session = %v, alive %v", err, f.alive(t, anon.Token()))
+		}
+	})
+}

@@ -683,15 +683,19 @@ func (s *Store) touch(ctx context.Context, x *Session, exp int64, sliding bool) 
 	return nil
 }
 
-// remove deletes the session key, then its index entry.
+// remove deletes the session key, then its index entry: on one node one
+// script (removeScript), on Cluster the two steps in that order.
 func (s *Store) remove(ctx context.Context, x *Session) error {
-	del := []redis.Cmder{delScript.cmd(ctx, []string{s.sessionKey(x)})}
-	var unbind []redis.Cmder
-	if x.savedUID != "" {
-		unbind = append(unbind, zremCmd(ctx, s.indexKey(x.savedUID), x.handle))
-	}
+	key := s.sessionKey(x)
 	x.stored, x.gone = false, true
-	return s.exec(ctx, del, unbind)
+	if x.savedUID == "" {
+		return s.send(ctx, []redis.Cmder{s.run(ctx, delScript, []string{key})})
+	}
+	idx := s.indexKey(x.savedUID)
+	if !s.ordered {
+		return s.send(ctx, []redis.Cmder{s.run(ctx, removeScript, []string{key, idx}, x.handle)})
+	}
+	return s.exec(ctx, []redis.Cmder{s.run(ctx, delScript, []string{key})}, []redis.Cmder{zremCmd(ctx, idx, x.handle)})
 }
 
 func (s *Store) nowMillis() int64 { return millis(s.opts.Now()) }
