@@ -36,8 +36,7 @@ import (
 // Commands, per operation; s is the session key, i its user's index, "|"
 // separates the string layout's command from the hash layout's. EVAL x is
 // the script x: sent by its SHA (EVALSHA) once the store has sent it whole,
-// and whole again after a NOSCRIPT (see script); Retire's del, which
-// precedes another script in one pipeline, is always sent whole. On one node
+// and whole again after a NOSCRIPT (see script). On one node
 // the commands of a step travel in one pipeline; on Cluster, where no command
 // may span s and i, each step is sent after the one before it answered (see
 // exec) and a script over both runs as its one-key steps, index first.
@@ -56,7 +55,8 @@ import (
 //	Delete       remove: EVAL remove s i (Cluster: EVAL del s; ZREM i <id>);
 //	             EVAL del s for a session of no user
 //	DeleteToken  GETDEL s | HGET s "\x00", DEL s; then ZREM i <id>
-//	Retire       EVAL del s; EVAL retire i
+//	Retire       EVAL retireSession s i (Cluster: EVAL del s; EVAL retire i);
+//	             EVAL del s for a session of no user
 //	Abandon      ZREM i "\x01"<id>
 //	UserSessions ZREMRANGEBYSCORE i -inf now, ZRANGE i 0 -1 WITHSCORES; GET s |
 //	             HGET s "\x00", and PTTL s, per member; ZREM i ... or EVAL
@@ -330,16 +330,35 @@ if ARGV[5] ~= '' then return redis.call('ZREM', KEYS[1], '\1' .. ARGV[5]) end
 return 1
 `)
 
-// retireScript turns a session's index entry into its retirement marker
-// (see Store.Retire): KEYS[1] index; ARGV[1] id. Returns 0, changing
-// nothing, when the session is marked revoked or not in the index.
-var retireScript = newScript(`
-if redis.call('ZSCORE', KEYS[1], '\0' .. ARGV[1]) then return 0 end
-local sc = redis.call('ZSCORE', KEYS[1], ARGV[1])
-if not sc then return 0 end
-redis.call('ZADD', KEYS[1], sc, '\1' .. ARGV[1])
-redis.call('ZREM', KEYS[1], ARGV[1])
-return 1
+// luaRetire is retire(k, id): it turns id's entry in the index k into its
+// retirement marker (see Store.Retire) and returns 1; 0, changing nothing,
+// when id is marked revoked or not in the index.
+const luaRetire = `
+local function retire(k, id)
+  if redis.call('ZSCORE', k, '\0' .. id) then return 0 end
+  local sc = redis.call('ZSCORE', k, id)
+  if not sc then return 0 end
+  redis.call('ZADD', k, sc, '\1' .. id)
+  redis.call('ZREM', k, id)
+  return 1
+end
+`
+
+// retireScript is retire on its own (Cluster, after delScript): KEYS[1]
+// index; ARGV[1] id.
+var retireScript = newScript(luaRetire + `
+return retire(KEYS[1], ARGV[1])
+`)
+
+// retireSessionScript is Retire on one node: it deletes the session key as
+// delScript does, then retires its entry, each whatever the other found.
+// KEYS[1] session, KEYS[2] index; ARGV[1] id. Returns 1 when it deleted a
+// session and retired its entry, else 0.
+var retireSessionScript = newScript(luaDelSession + luaRetire + `
+local d = del_session(KEYS[1])
+local m = retire(KEYS[2], ARGV[1])
+if d == 1 and m == 1 then return 1 end
+return 0
 `)
 
 // renewScript moves a session to a new id on one node, atomically.

@@ -483,8 +483,12 @@ func TestRetireSuccessorRacingRevoke(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		f.count.Reset()
 		if err := renew(x); err != nil {
 			t.Fatal(err)
+		}
+		if !f.ordered() && (f.count.RoundTrips() != 2 || f.count.Total() != 2) {
+			t.Errorf("Retire and the successor's Save on one node: %d round trips, %v; want one command each", f.count.RoundTrips(), f.count.Commands())
 		}
 		if n, _ := f.raw.ZCard(ctx, f.store.IndexKey("solo")).Result(); n != 1 {
 			t.Errorf("after Retire and the successor's Save the index has %d members, want 1 (the retirement marker claimed)", n)

@@ -532,19 +532,29 @@ func (s *Store) Retire(ctx context.Context, x *Session) error {
 	if x.gone || !x.stored {
 		return fmt.Errorf("%w: %s is not stored", ErrNotFound, x.Handle())
 	}
-	del := delScript.cmd(ctx, []string{s.sessionKey(x)})
-	var retire []redis.Cmder
-	var marked *redis.Cmd
-	if x.savedUID != "" {
-		marked = s.run(ctx, retireScript, []string{s.indexKey(x.savedUID)}, x.handle)
-		retire = append(retire, marked)
+	key := s.sessionKey(x)
+	var err error
+	var done bool
+	switch {
+	case x.savedUID == "":
+		del := s.run(ctx, delScript, []string{key})
+		err = s.send(ctx, []redis.Cmder{del})
+		done = del.Val() == int64(1)
+	case !s.ordered:
+		cmd := s.run(ctx, retireSessionScript, []string{key, s.indexKey(x.savedUID)}, x.handle)
+		err = s.send(ctx, []redis.Cmder{cmd})
+		done = cmd.Val() == int64(1)
+	default:
+		del := s.run(ctx, delScript, []string{key})
+		marked := s.run(ctx, retireScript, []string{s.indexKey(x.savedUID)}, x.handle)
+		err = s.exec(ctx, []redis.Cmder{del}, []redis.Cmder{marked})
+		done = del.Val() == int64(1) && marked.Val() == int64(1)
 	}
-	err := s.exec(ctx, []redis.Cmder{del}, retire)
 	x.stored, x.gone = false, true
 	if err != nil {
 		return fmt.Errorf("redisession: delete %s: %w", x.Handle(), err)
 	}
-	if del.Val() != int64(1) || (marked != nil && marked.Val() != int64(1)) {
+	if !done {
 		return fmt.Errorf("%w: %s was deleted or revoked", ErrNotFound, x.Handle())
 	}
 	s.stats.deletes.Add(1)
