@@ -36,10 +36,10 @@ import (
 // Commands, per operation; s is the session key, i its user's index, "|"
 // separates the string layout's command from the hash layout's. EVAL x is
 // the script x: sent by its SHA (EVALSHA) once the store has sent it whole,
-// and whole again after a NOSCRIPT (see script). On one node
-// the commands of a step travel in one pipeline; on Cluster, where no command
-// may span s and i, each step is sent after the one before it answered (see
-// exec) and a script over both runs as its one-key steps, index first.
+// and whole again after a NOSCRIPT (see script). On one node the commands
+// of a step travel in one pipeline; on Cluster, where no command may span s
+// and i, each step is sent after the one before it answered (see exec) and
+// a script over both runs as its one-key steps, index first.
 //
 //	Load         GETEX s PXAT exp | EVAL hashLoad s; then PEXPIREAT s deadline
 //	             in the session's last IdleTimeout
@@ -63,7 +63,7 @@ import (
 //	             prune i s... for the stale ones
 //	Revoke...    EVAL revokeBegin i; EVAL kill s, per session; ZREM i <id>
 //	             "\x00"<id> ...
-//	RevokeSession on one node: EVAL revokeOne i s (Cluster: as Revoke...)
+//	RevokeSession EVAL revokeOne i s (Cluster: as Revoke...)
 //	Inspect      GET s | HGET s "\x00", PTTL s
 //	RevokeHandle Inspect; then RevokeSession, or DEL s for an anonymous session
 //	Stats        per primary: SCAN 0 MATCH <p>* COUNT n ...; GETRANGE s 0 40 and
