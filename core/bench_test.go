@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/redisession/redisession/core"
+	"github.com/redisession/redisession/internal/redistest"
 )
 
 // payload is a ~1 KB session: user, preferences, a small cart.
@@ -50,11 +51,35 @@ func benchFixture(b *testing.B) *fixture {
 	return newFixture(b, core.Options{})
 }
 
-// report adds round trips and commands per operation to the benchmark line.
+// report adds round trips, commands and bytes sent per operation to the
+// benchmark line, counted since the last Reset.
 func (f *fixture) report(b *testing.B) {
-	b.ReportMetric(float64(f.count.RoundTrips())/float64(b.N), "roundtrips/op")
-	b.ReportMetric(float64(f.count.Total())/float64(b.N), "cmds/op")
+	reportCounts(b, f.count.RoundTrips(), f.count.Total(), f.count.BytesSent())
 }
+
+// reportCounts adds the totals of b.N operations to the benchmark line.
+// sent-B/op is what the client wrote to the server (0 on Cluster, where
+// the counter does not see the node connections).
+func reportCounts(b *testing.B, rt, cmds int, sent int64) {
+	b.ReportMetric(float64(rt)/float64(b.N), "roundtrips/op")
+	b.ReportMetric(float64(cmds)/float64(b.N), "cmds/op")
+	b.ReportMetric(float64(sent)/float64(b.N), "sent-B/op")
+}
+
+// tally adds up the counts of operations whose setup is not counted (Reset
+// before each one, add after it).
+type tally struct {
+	rt, cmds int
+	sent     int64
+}
+
+func (t *tally) add(c *redistest.Counter) {
+	t.rt += c.RoundTrips()
+	t.cmds += c.Total()
+	t.sent += c.BytesSent()
+}
+
+func (t *tally) report(b *testing.B) { reportCounts(b, t.rt, t.cmds, t.sent) }
 
 func (f *fixture) loggedIn(b *testing.B) *core.Session {
 	b.Helper()
@@ -152,6 +177,88 @@ func BenchmarkLogin(b *testing.B) {
 	f.report(b)
 }
 
+// BenchmarkLoginBind binds a stored anonymous session to a user (a login
+// that keeps its session): an update with the index.
+func BenchmarkLoginBind(b *testing.B) {
+	f := benchFixture(b)
+	ctx := context.Background()
+	b.ReportAllocs()
+	var t tally
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		x := f.store.NewSession(core.Device{UserAgent: "bench", RemoteAddr: "127.0.0.1:1"})
+		x.Data = payload
+		if err := f.store.Save(ctx, x); err != nil {
+			b.Fatal(err)
+		}
+		f.count.Reset()
+		b.StartTimer()
+		x.UserID = "u" + strconv.Itoa(i%1000)
+		if err := f.store.Save(ctx, x); err != nil {
+			b.Fatal(err)
+		}
+		t.add(f.count)
+	}
+	t.report(b)
+}
+
+// BenchmarkLoginRenew renews a bound session's token (regenerate on login),
+// index included.
+func BenchmarkLoginRenew(b *testing.B) {
+	f := benchFixture(b)
+	x := f.loggedIn(b)
+	ctx := context.Background()
+	b.ReportAllocs()
+	f.count.Reset()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if err := f.store.Renew(ctx, x); err != nil {
+			b.Fatal(err)
+		}
+	}
+	f.report(b)
+}
+
+// BenchmarkLogout deletes a bound session and its index entry (its
+// creation is not timed).
+func BenchmarkLogout(b *testing.B) {
+	f := benchFixture(b)
+	ctx := context.Background()
+	b.ReportAllocs()
+	var t tally
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		x := f.loggedIn(b)
+		f.count.Reset()
+		b.StartTimer()
+		if err := f.store.Delete(ctx, x); err != nil {
+			b.Fatal(err)
+		}
+		t.add(f.count)
+	}
+	t.report(b)
+}
+
+// BenchmarkLogoutRevoke ends one session of a user by its handle (a device
+// list's "log out that device"; its creation is not timed).
+func BenchmarkLogoutRevoke(b *testing.B) {
+	f := benchFixture(b)
+	ctx := context.Background()
+	b.ReportAllocs()
+	var t tally
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		x := f.loggedIn(b)
+		f.count.Reset()
+		b.StartTimer()
+		if err := f.store.RevokeSession(ctx, "42", x.Handle()); err != nil {
+			b.Fatal(err)
+		}
+		t.add(f.count)
+	}
+	t.report(b)
+}
+
 // BenchmarkList lists a user's 10 sessions.
 func BenchmarkList(b *testing.B) {
 	f := benchFixture(b)
@@ -176,7 +283,7 @@ func BenchmarkRevokeAll(b *testing.B) {
 	f := benchFixture(b)
 	ctx := context.Background()
 	b.ReportAllocs()
-	rt, cmds := 0, 0
+	var t tally
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
 		for j := 0; j < 10; j++ {
@@ -187,9 +294,7 @@ func BenchmarkRevokeAll(b *testing.B) {
 		if n, err := f.store.RevokeUser(ctx, "42"); err != nil || n != 10 {
 			b.Fatalf("revoked %d, %v", n, err)
 		}
-		rt += f.count.RoundTrips()
-		cmds += f.count.Total()
+		t.add(f.count)
 	}
-	b.ReportMetric(float64(rt)/float64(b.N), "roundtrips/op")
-	b.ReportMetric(float64(cmds)/float64(b.N), "cmds/op")
+	t.report(b)
 }

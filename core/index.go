@@ -134,7 +134,7 @@ func (s *Store) prune(ctx context.Context, userID string, stale, missing []strin
 		keys = append(keys, s.sessionKeyForID(id))
 		args = append(args, id)
 	}
-	return s.send(ctx, []redis.Cmder{pruneScript.cmd(ctx, keys, args...)})
+	return s.send(ctx, []redis.Cmder{s.run(ctx, pruneScript, keys, args...)})
 }
 
 // info describes a decoded record whose key has ttl left.
@@ -168,7 +168,9 @@ func (s *Store) info(handle string, rec record, ttl time.Duration, now int64) Se
 // user can never end someone else's session by guessing, nor through an
 // index entry left pointing at another user's session: the session's own
 // record must name the user. When it returns nil the session is dead and a
-// renewal of it in flight cannot bring it back under a new token.
+// renewal of it in flight cannot bring it back under a new token. One round
+// trip on one node (one script over the index and the session); on Cluster
+// the three of RevokeUser.
 func (s *Store) RevokeSession(ctx context.Context, userID, handle string) error {
 	if !ValidHandle(handle) {
 		return fmt.Errorf("%w: malformed handle", ErrNotFound)
@@ -201,7 +203,8 @@ func (s *Store) RevokeOthers(ctx context.Context, userID, keep string) (int, err
 }
 
 // revoke ends the sessions in userID's index that mode names ("one": the
-// id; "all": every one but the id) in three round trips:
+// id; "all": every one but the id) in three round trips (one for "one" on
+// one node: revokeOne):
 //
 //  1. one script on the index prunes it, marks every session to end as
 //     revoked (the member "\x00"+id) and returns them. From here on a
@@ -219,7 +222,10 @@ func (s *Store) revoke(ctx context.Context, userID, mode, id string) (int, error
 		return 0, ErrNoUser
 	}
 	idx := s.indexKey(userID)
-	begin := revokeBeginScript.cmd(ctx, []string{idx}, s.nowMillis(), mode, id)
+	if mode == "one" && !s.ordered {
+		return s.revokeOne(ctx, userID, id)
+	}
+	begin := s.run(ctx, revokeBeginScript, []string{idx}, s.nowMillis(), mode, id)
 	if err := s.send(ctx, []redis.Cmder{begin}); err != nil {
 		return 0, fmt.Errorf("redisession: revoke sessions of user %q: %w", userID, err)
 	}
@@ -232,7 +238,7 @@ func (s *Store) revoke(ctx context.Context, userID, mode, id string) (int, error
 	}
 	kills := make([]redis.Cmder, 0, len(pairs)/2)
 	for i := 0; i+1 < len(pairs); i += 2 {
-		kills = append(kills, killScript.cmd(ctx, []string{s.sessionKeyForID(pairs[i])}, userID, pairs[i+1]))
+		kills = append(kills, s.run(ctx, killScript, []string{s.sessionKeyForID(pairs[i])}, userID, pairs[i+1]))
 	}
 	if err := s.send(ctx, kills); err != nil {
 		return 0, fmt.Errorf("redisession: revoke sessions of user %q: %w", userID, err)
@@ -265,6 +271,35 @@ func (s *Store) revoke(ctx context.Context, userID, mode, id string) (int, error
 	}
 	if err := s.durable(ctx, keys...); err != nil {
 		return n, fmt.Errorf("redisession: revoke sessions of user %q: %w", userID, err)
+	}
+	return n, nil
+}
+
+// revokeOne is revoke of the one session id on one node: one script, one
+// round trip (see revokeOneScript). It needs no revocation marker: a
+// renewal runs wholly before the script (then the id is gone from the
+// index: nothing to revoke) or wholly after it (then the old session is
+// gone: the renewal is refused).
+func (s *Store) revokeOne(ctx context.Context, userID, id string) (int, error) {
+	idx, key := s.indexKey(userID), s.sessionKeyForID(id)
+	cmd := s.run(ctx, revokeOneScript, []string{idx, key}, s.nowMillis(), id, userID)
+	if err := s.send(ctx, []redis.Cmder{cmd}); err != nil {
+		return 0, fmt.Errorf("redisession: revoke session %s of user %q: %w", id, userID, err)
+	}
+	v, _ := cmd.Int64()
+	if v == -2 {
+		return 0, nil // not in the index: nothing was ended
+	}
+	n := 0
+	if v == 1 {
+		n = 1
+	}
+	s.stats.revokes.Add(uint64(n))
+	if n == 1 {
+		s.emit(ctx, Event{Kind: EventRevoke, Handle: id, UserID: userID})
+	}
+	if err := s.durable(ctx, idx, key); err != nil {
+		return n, fmt.Errorf("redisession: revoke session %s of user %q: %w", id, userID, err)
 	}
 	return n, nil
 }

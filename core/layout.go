@@ -149,7 +149,7 @@ func (hashLayout) read(ctx context.Context, s *Store, key string, slide bool, ex
 		}
 		return contents{fields: get.Val()}, err
 	}
-	cmd := hashLoadScript.cmd(ctx, []string{key}, exp)
+	cmd := s.run(ctx, hashLoadScript, []string{key}, exp)
 	if err := s.send(ctx, []redis.Cmder{cmd}); err != nil {
 		return contents{}, err
 	}

@@ -2,6 +2,8 @@ package core
 
 import (
 	"context"
+	"crypto/sha1"
+	"encoding/hex"
 	"errors"
 	"strconv"
 	"strings"
@@ -32,10 +34,12 @@ import (
 //	                        <p>durable:{<tag>}). Expires after the wait.
 //
 // Commands, per operation; s is the session key, i its user's index, "|"
-// separates the string layout's command from the hash layout's. On one node
-// the commands of a step travel in one pipeline; on Cluster, where no command
-// may span s and i, each step is sent after the one before it answered (see
-// exec) and a script over both runs as its one-key steps, index first.
+// separates the string layout's command from the hash layout's. EVAL x is
+// the script x: sent by its SHA (EVALSHA) once the store has sent it whole,
+// and whole again after a NOSCRIPT (see script). On one node the commands
+// of a step travel in one pipeline; on Cluster, where no command may span s
+// and i, each step is sent after the one before it answered (see exec) and
+// a script over both runs as its one-key steps, index first.
 //
 //	Load         GETEX s PXAT exp | EVAL hashLoad s; then PEXPIREAT s deadline
 //	             in the session's last IdleTimeout
@@ -48,15 +52,18 @@ import (
 //	             PEXPIREAT s exp
 //	Renew        EVAL renew s' s i... (Cluster: ZSCORE i "\x00"<id>; EVAL
 //	             indexAdd i; EVAL del s; EVAL save s'; ZREM i <id>)
-//	Delete       remove: EVAL del s; ZREM i <id>
+//	Delete       remove: EVAL remove s i (Cluster: EVAL del s; ZREM i <id>);
+//	             EVAL del s for a session of no user
 //	DeleteToken  GETDEL s | HGET s "\x00", DEL s; then ZREM i <id>
-//	Retire       EVAL del s; EVAL retire i
+//	Retire       EVAL retireSession s i (Cluster: EVAL del s; EVAL retire i);
+//	             EVAL del s for a session of no user
 //	Abandon      ZREM i "\x01"<id>
 //	UserSessions ZREMRANGEBYSCORE i -inf now, ZRANGE i 0 -1 WITHSCORES; GET s |
 //	             HGET s "\x00", and PTTL s, per member; ZREM i ... or EVAL
 //	             prune i s... for the stale ones
 //	Revoke...    EVAL revokeBegin i; EVAL kill s, per session; ZREM i <id>
 //	             "\x00"<id> ...
+//	RevokeSession EVAL revokeOne i s (Cluster: as Revoke...)
 //	Inspect      GET s | HGET s "\x00", PTTL s
 //	RevokeHandle Inspect; then RevokeSession, or DEL s for an anonymous session
 //	Stats        per primary: SCAN 0 MATCH <p>* COUNT n ...; GETRANGE s 0 40 and
@@ -72,6 +79,12 @@ import (
 //	             under Options.Durability, after every call that ends a session
 //	             (Delete, DeleteToken, Retire, Renew, the revokes, SaveUntil's
 //	             delete)
+//	(broadcast)  PUBLISH <p>ended "<id> <id>..." (SPUBLISH on Cluster), a
+//	             thousand ids a message; under Options.Broadcast, after the
+//	             same calls
+//	Watch        SUBSCRIBE <p>ended (SSUBSCRIBE on Cluster), held; TYPE s per
+//	             watched session, pipelined, every WatchOptions.Interval and
+//	             after each (re)subscription
 
 // The key spaces under Options.Prefix.
 const (
@@ -181,8 +194,11 @@ const (
 	metaField = "\x00"
 )
 
-// luaLib is shared by the scripts: the record's owner, and the index update.
-const luaLib = `
+// The Lua functions the scripts share, one constant each: a script is sent
+// with only the functions it calls (see newScript).
+
+// luaOwner returns the user id of an encoded record, nil if it is not one.
+const luaOwner = `
 local function uvarint(s, i)
   local x, mul = 0, 1
   while true do
@@ -195,7 +211,6 @@ local function uvarint(s, i)
   end
 end
 
--- owner returns the user id of an encoded record, nil if it is not one.
 local function owner(v)
   local f = string.byte(v, 1)
   if f ~= 0xB1 and f ~= 0xB2 then return nil end
@@ -207,45 +222,59 @@ local function owner(v)
   if i + n - 1 > #v then return nil end
   return string.sub(v, i, i + n - 1)
 end
+`
 
--- index_add adds id, prunes members past their deadline, and makes the
--- index expire with its latest member. ZADD comes first: Redis refuses a
--- script on a full server (maxmemory, noeviction) only at its first write,
--- and only if that write may grow memory, so a save into a full server
--- fails whole instead of running whole.
+// luaIndexAdd is index_add(k, id, deadline, now): it adds id, prunes
+// members past their deadline, and makes the index expire with its latest
+// member. ZADD comes first: Redis refuses a script on a full server
+// (maxmemory, noeviction) only at its first write, and only if that write
+// may grow memory, so a save into a full server fails whole instead of
+// running whole.
+const luaIndexAdd = `
 local function index_add(k, id, deadline, now)
   redis.call('ZADD', k, deadline, id)
   redis.call('ZREMRANGEBYSCORE', k, '-inf', now)
   local top = redis.call('ZRANGE', k, -1, -1, 'WITHSCORES')
   redis.call('PEXPIREAT', k, string.format('%d', tonumber(top[2])))
 end
+`
 
--- zset_ok reports whether k can be an index: absent, or a sorted set.
+// luaZsetOK is zset_ok(k): whether k can be an index, absent or a sorted
+// set.
+const luaZsetOK = `
 local function zset_ok(k)
   local t = redis.call('TYPE', k).ok
   return t == 'none' or t == 'zset'
 end
+`
 
--- writable reports whether a session key may be written: no key at all for
--- a create (nx), a key of the layout's type for an update (xx).
+// luaWritable is writable(k, mode, layout): whether a session key may be
+// written, no key at all for a create (nx), a key of the layout's type for
+// an update (xx).
+const luaWritable = `
 local function writable(k, mode, layout)
   local t = redis.call('TYPE', k).ok
   if mode == 'nx' then return t == 'none' end
   if layout == 'h' then return t == 'hash' end
   return t == 'string'
 end
+`
 
--- del_session deletes a session key, never a tombstone or another type:
--- 1 when it deleted one.
+// luaDelSession is del_session(k): it deletes a session key, never a
+// tombstone or another type, and returns 1 when it deleted one.
+const luaDelSession = `
 local function del_session(k)
   local t = redis.call('TYPE', k).ok
   if t ~= 'string' and t ~= 'hash' then return 0 end
   return redis.call('DEL', k)
 end
+`
 
--- write stores a session whose arguments start at ARGV[a]: expiry, layout,
--- the record (string layout) or the number of fields to delete, those
--- fields, then field/value pairs to set (hash layout).
+// luaWrite is write(k, a): it stores a session whose arguments start at
+// ARGV[a]: expiry, layout, the record (string layout) or the number of
+// fields to delete, those fields, then field/value pairs to set (hash
+// layout).
+const luaWrite = `
 local function write(k, a)
   local exp, layout = ARGV[a], ARGV[a + 1]
   if layout == 's' then
@@ -284,7 +313,7 @@ func writeHashArgs(exp int64, del, set []interface{}) []interface{} {
 // position of the index holding that id; ARGV[9...] as write. Returns 1
 // when written, 0 when the condition failed or the predecessor is marked
 // revoked (nothing written).
-var saveScript = newScript(luaLib + `
+var saveScript = newScript(luaWritable + luaIndexAdd + luaWrite + `
 if not writable(KEYS[1], ARGV[1], ARGV[10]) then return 0 end
 local add, rm, pre = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[8])
 if pre > 0 and not redis.call('ZSCORE', KEYS[pre], '\1' .. ARGV[7]) then return 0 end
@@ -300,23 +329,42 @@ return 1
 // ARGV[4] the id being renewed, or "" (returns 0, adding nothing, when that
 // id is marked revoked); ARGV[5] the retired id whose marker to claim, or ""
 // (returns 0, after adding, when that marker is gone).
-var indexAddScript = newScript(luaLib + `
+var indexAddScript = newScript(luaIndexAdd + `
 if ARGV[4] ~= '' and redis.call('ZSCORE', KEYS[1], '\0' .. ARGV[4]) then return 0 end
 index_add(KEYS[1], ARGV[1], ARGV[2], ARGV[3])
 if ARGV[5] ~= '' then return redis.call('ZREM', KEYS[1], '\1' .. ARGV[5]) end
 return 1
 `)
 
-// retireScript turns a session's index entry into its retirement marker
-// (see Store.Retire): KEYS[1] index; ARGV[1] id. Returns 0, changing
-// nothing, when the session is marked revoked or not in the index.
-var retireScript = newScript(`
-if redis.call('ZSCORE', KEYS[1], '\0' .. ARGV[1]) then return 0 end
-local sc = redis.call('ZSCORE', KEYS[1], ARGV[1])
-if not sc then return 0 end
-redis.call('ZADD', KEYS[1], sc, '\1' .. ARGV[1])
-redis.call('ZREM', KEYS[1], ARGV[1])
-return 1
+// luaRetire is retire(k, id): it turns id's entry in the index k into its
+// retirement marker (see Store.Retire) and returns 1; 0, changing nothing,
+// when id is marked revoked or not in the index.
+const luaRetire = `
+local function retire(k, id)
+  if redis.call('ZSCORE', k, '\0' .. id) then return 0 end
+  local sc = redis.call('ZSCORE', k, id)
+  if not sc then return 0 end
+  redis.call('ZADD', k, sc, '\1' .. id)
+  redis.call('ZREM', k, id)
+  return 1
+end
+`
+
+// retireScript is retire on its own (Cluster, after delScript): KEYS[1]
+// index; ARGV[1] id.
+var retireScript = newScript(luaRetire + `
+return retire(KEYS[1], ARGV[1])
+`)
+
+// retireSessionScript is Retire on one node: it deletes the session key as
+// delScript does, then retires its entry, each whatever the other found.
+// KEYS[1] session, KEYS[2] index; ARGV[1] id. Returns 1 when it deleted a
+// session and retired its entry, else 0.
+var retireSessionScript = newScript(luaDelSession + luaRetire + `
+local d = del_session(KEYS[1])
+local m = retire(KEYS[2], ARGV[1])
+if d == 1 and m == 1 then return 1 end
+return 0
 `)
 
 // renewScript moves a session to a new id on one node, atomically.
@@ -327,11 +375,13 @@ return 1
 // old id (0/1); ARGV[5] position of the index to add to (0: none); ARGV[6]
 // now; ARGV[7...] as write. Returns 1 when renewed, 0 when the old session
 // is gone or revoked (nothing written), -1 when the new id is taken.
-var renewScript = newScript(luaLib + `
+var renewScript = newScript(luaWritable + luaZsetOK + luaDelSession + luaIndexAdd + luaWrite + `
 if ARGV[4] == '1' and redis.call('ZSCORE', KEYS[3], '\0' .. ARGV[2]) then return 0 end
 if not writable(KEYS[1], 'nx', ARGV[8]) then return -1 end
 local add = tonumber(ARGV[5])
-if add > 0 and not zset_ok(KEYS[add]) then
+-- The ZSCORE above has already refused an index of another type when the
+-- new id goes to the old id's index (add == 3): no second TYPE for it.
+if add > 0 and not (add == 3 and ARGV[4] == '1') and not zset_ok(KEYS[add]) then
   return redis.error_reply('WRONGTYPE the index ' .. KEYS[add] .. ' holds another type')
 end
 if del_session(KEYS[2]) == 0 then return 0 end
@@ -378,28 +428,60 @@ end
 return out
 `)
 
-// killScript ends one session of a user: KEYS[1] session; ARGV[1] user id;
-// ARGV[2] the index member's score. Returns 1 when it deleted the user's
-// session; 0 when there was none (it leaves a tombstone expiring at the
-// member's score, so a write still in flight cannot create it); -1 when the
-// key holds another user's session or data that is not ours (left alone).
-var killScript = newScript(luaLib + `
-local t = redis.call('TYPE', KEYS[1]).ok
-if t == 'none' then
-  -- A write that cannot grow memory first, so that a full server
-  -- (maxmemory, noeviction) lets a revoke leave its tombstone.
-  redis.call('DEL', KEYS[1])
-  redis.call('RPUSH', KEYS[1], '` + tombstoneValue + `')
-  redis.call('PEXPIREAT', KEYS[1], ARGV[2])
-  return 0
+// luaKill is kill(k, uid, score): it ends the session at k if its record
+// names user uid and returns 1; where there is no key it leaves a tombstone
+// expiring at score (the index member's deadline), so a write still in
+// flight cannot create it, and returns 0; a tombstone already there is 0
+// too; a key holding another user's session or data that is not ours is
+// left alone: -1.
+const luaKill = luaOwner + `
+local function kill(k, uid, score)
+  local t = redis.call('TYPE', k).ok
+  if t == 'none' then
+    -- A write that cannot grow memory first, so that a full server
+    -- (maxmemory, noeviction) lets a revoke leave its tombstone.
+    redis.call('DEL', k)
+    redis.call('RPUSH', k, '` + tombstoneValue + `')
+    redis.call('PEXPIREAT', k, score)
+    return 0
+  end
+  if t == 'list' then return 0 end
+  local v
+  if t == 'string' then v = redis.call('GET', k)
+  elseif t == 'hash' then v = redis.call('HGET', k, '\0') end
+  if not v or owner(v) ~= uid then return -1 end
+  redis.call('DEL', k)
+  return 1
 end
-if t == 'list' then return 0 end
-local v
-if t == 'string' then v = redis.call('GET', KEYS[1])
-elseif t == 'hash' then v = redis.call('HGET', KEYS[1], '\0') end
-if not v or owner(v) ~= ARGV[1] then return -1 end
-redis.call('DEL', KEYS[1])
-return 1
+`
+
+// killScript ends one session of a user (kill): KEYS[1] session; ARGV[1]
+// user id; ARGV[2] the index member's score.
+var killScript = newScript(luaKill + `
+return kill(KEYS[1], ARGV[1], ARGV[2])
+`)
+
+// revokeOneScript is a revoke of one session on one node, all its steps in
+// one script (its keys are known before it starts: the index and the
+// session's key): it prunes the index, turns the session's retirement
+// marker into a revocation marker (as revokeBeginScript does, so a
+// successor on its way is refused), kills the session (kill) and removes
+// its entry. Being one script, no renewal can run between the check and the
+// kill, so the session needs no revocation marker of its own. KEYS[1]
+// index, KEYS[2] session; ARGV[1] now; ARGV[2] id; ARGV[3] user id.
+// Returns kill's answer, or -2 when id is not in the index (nothing killed).
+var revokeOneScript = newScript(luaKill + `
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
+local sc = redis.call('ZSCORE', KEYS[1], '\1' .. ARGV[2])
+if sc then
+  redis.call('ZADD', KEYS[1], sc, '\0' .. ARGV[2])
+  redis.call('ZREM', KEYS[1], '\1' .. ARGV[2])
+end
+sc = redis.call('ZSCORE', KEYS[1], ARGV[2])
+if not sc then return -2 end
+local n = kill(KEYS[2], ARGV[3], sc)
+redis.call('ZREM', KEYS[1], ARGV[2])
+return n
 `)
 
 // pruneScript drops entries from a user's index (one node only: it spans
@@ -425,6 +507,16 @@ if t ~= 'string' and t ~= 'hash' then return 0 end
 return redis.call('DEL', KEYS[1])
 `)
 
+// removeScript is a logout on one node: it deletes a session key as
+// delScript does, then removes the session's entry from its index (whether
+// or not there was a session to delete, as on Cluster): KEYS[1] session,
+// KEYS[2] index; ARGV[1] id. Returns delScript's answer.
+var removeScript = newScript(luaDelSession + `
+local n = del_session(KEYS[1])
+redis.call('ZREM', KEYS[2], ARGV[1])
+return n
+`)
+
 // hashLoadScript reads a hash-layout session and, if it exists, slides its
 // expiry: one round trip, and a missing key or another type is left as it
 // is. KEYS[1] session key; ARGV[1] expiry (unix ms).
@@ -434,22 +526,103 @@ if #m > 0 then redis.call('PEXPIREAT', KEYS[1], ARGV[1]) end
 return m
 `)
 
-// A script is Lua sent whole with EVAL. (EVALSHA would save the bytes but
-// cost a round trip whenever a node has not seen the script yet, as after a
-// restart or failover.)
-type script struct{ src string }
+// A script is Lua run with EVALSHA where this store has sent it before,
+// with EVAL (the whole source) the first time. A node whose script cache
+// lost it (a restart, a failover, SCRIPT FLUSH) answers NOSCRIPT, and send
+// runs it again with EVAL: one more round trip, once per script and node.
+// NOSCRIPT means the script did not run at all, so running it then is
+// running it once, with its conditions checked as they stand then.
+type script struct {
+	src string
+	sha string // hex SHA-1 of src, the name EVALSHA runs it by
+	n   int    // its place in scripts and Store.sent
+}
 
-func newScript(src string) *script { return &script{src: src} }
+// scripts are every script of the package, in the order newScript made
+// them.
+var scripts []*script
 
-// cmd returns the EVAL of the script over keys with args.
+// newScript returns the script of src as it is sent: without its comment
+// lines, blank lines and indentation, which Redis would only read past (and
+// hash, on every EVAL).
+func newScript(src string) *script {
+	sc := &script{src: minifyLua(src), n: len(scripts)}
+	sum := sha1.Sum([]byte(sc.src))
+	sc.sha = hex.EncodeToString(sum[:])
+	scripts = append(scripts, sc)
+	return sc
+}
+
+// minifyLua drops the blank lines, the lines that are only a comment and
+// every line's indentation. It never looks inside a line, so it cannot
+// change what a line means (the scripts have no multi-line strings).
+func minifyLua(src string) string {
+	var b strings.Builder
+	for _, line := range strings.Split(src, "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" || strings.HasPrefix(line, "--") {
+			continue
+		}
+		b.WriteString(line)
+		b.WriteByte('\n')
+	}
+	return b.String()
+}
+
+// cmd returns the EVAL of the script over keys with args: the whole source,
+// which cannot answer NOSCRIPT. exec needs it for a script followed by
+// another group in the same pipeline.
 func (sc *script) cmd(ctx context.Context, keys []string, args ...interface{}) *redis.Cmd {
+	return sc.build(ctx, "eval", sc.src, keys, args)
+}
+
+func (sc *script) build(ctx context.Context, verb, body string, keys []string, args []interface{}) *redis.Cmd {
 	a := make([]interface{}, 0, 3+len(keys)+len(args))
-	a = append(a, "eval", sc.src, len(keys))
+	a = append(a, verb, body, len(keys))
 	for _, k := range keys {
 		a = append(a, k)
 	}
 	return redis.NewCmd(ctx, append(a, args...)...)
 }
+
+// run returns the command that runs sc over keys with args: EVALSHA once
+// this store has sent sc, else EVAL. Only send may send it, and only among
+// commands none of which depends on it having run (a NOSCRIPT retry runs it
+// after the others); exec refuses it in any group but the last.
+func (s *Store) run(ctx context.Context, sc *script, keys []string, args ...interface{}) *redis.Cmd {
+	if s.sent[sc.n].Load() {
+		return sc.build(ctx, "evalsha", sc.sha, keys, args)
+	}
+	s.sent[sc.n].Store(true)
+	return sc.cmd(ctx, keys, args...)
+}
+
+// evalOf returns the EVAL that stands for cmd, an EVALSHA of one of
+// scripts, or nil if cmd is not one.
+func evalOf(ctx context.Context, cmd *redis.Cmd) *redis.Cmd {
+	a := cmd.Args()
+	if len(a) < 3 || a[0] != "evalsha" {
+		return nil
+	}
+	for _, sc := range scripts {
+		if a[1] == sc.sha {
+			b := append([]interface{}{"eval", sc.src}, a[2:]...)
+			return redis.NewCmd(ctx, b...)
+		}
+	}
+	return nil
+}
+
+// isEvalsha reports whether c runs a script by its SHA.
+func isEvalsha(c redis.Cmder) bool {
+	a := c.Args()
+	return len(a) > 0 && a[0] == "evalsha"
+}
+
+// isNoScript reports a NOSCRIPT reply: the node does not have the script,
+// and did not run it.
+// (HasErrorPrefix allocates, even for no error: most replies have none.)
+func isNoScript(err error) bool { return err != nil && redis.HasErrorPrefix(err, "NOSCRIPT") }
 
 // The commands, one constructor each, so that every command the engine
 // sends is built here. The engine sends them with send, exec or
@@ -589,14 +762,30 @@ func subscribe(ctx context.Context, c redis.UniversalClient, sharded bool, chann
 // the one before it answered; that keeps "index before session" and "session
 // before index entry" true everywhere. redis.Nil replies are not errors here;
 // callers read them from the commands.
+//
+// On one node an EVALSHA may only be in the last group: one that answered
+// NOSCRIPT in an earlier group would have let the groups after it run
+// first. exec refuses it (a bug in the caller, which must build it with
+// script.cmd), sending nothing.
 func (s *Store) exec(ctx context.Context, groups ...[]redis.Cmder) error {
 	var all []redis.Cmder
-	for _, g := range groups {
+	last := -1
+	for i, g := range groups {
+		if len(g) > 0 {
+			last = i
+		}
+	}
+	for i, g := range groups {
 		if s.ordered && len(g) > 0 {
 			if err := s.send(ctx, g); err != nil {
 				return err
 			}
 			continue
+		}
+		for _, c := range g {
+			if i != last && isEvalsha(c) {
+				return errors.New("redisession: internal error: EVALSHA in a pipeline before a group that depends on it")
+			}
 		}
 		all = append(all, g...)
 	}
@@ -604,8 +793,24 @@ func (s *Store) exec(ctx context.Context, groups ...[]redis.Cmder) error {
 }
 
 // send sends cmds in one round trip and returns the first error that is not
-// a nil reply.
+// a nil reply. cmds must not depend on one another: a script a node
+// answered NOSCRIPT for is sent again whole after the round trip (one more
+// round trip, for all of them), so it runs after the commands that were
+// sent with it.
 func (s *Store) send(ctx context.Context, cmds []redis.Cmder) error {
+	if err := s.sendOnce(ctx, cmds); err != nil {
+		return err
+	}
+	if err := s.reload(ctx, cmds); err != nil {
+		return err
+	}
+	return firstErr(cmds)
+}
+
+// sendOnce sends cmds in one round trip. It returns an error only for a
+// pipeline that could not be sent at all (no connection), which reports it
+// only there, not on its commands; every other error is on the commands.
+func (s *Store) sendOnce(ctx context.Context, cmds []redis.Cmder) error {
 	switch len(cmds) {
 	case 0:
 		return nil
@@ -618,13 +823,39 @@ func (s *Store) send(ctx context.Context, cmds []redis.Cmder) error {
 			}
 			return nil
 		})
-		// A pipeline that could not be sent at all (no connection) reports
-		// it only here, not on its commands.
 		if perr != nil && !errors.Is(perr, redis.Nil) && firstErr(cmds) == nil {
 			return perr
 		}
 	}
-	return firstErr(cmds)
+	return nil
+}
+
+// reload runs again with EVAL, in one round trip, every EVALSHA of cmds
+// that answered NOSCRIPT, and gives each the EVAL's reply.
+func (s *Store) reload(ctx context.Context, cmds []redis.Cmder) error {
+	var failed []*redis.Cmd
+	var evals []redis.Cmder
+	for _, c := range cmds {
+		cmd, ok := c.(*redis.Cmd)
+		if !ok || !isNoScript(cmd.Err()) {
+			continue
+		}
+		if e := evalOf(ctx, cmd); e != nil {
+			failed = append(failed, cmd)
+			evals = append(evals, e)
+		}
+	}
+	if len(evals) == 0 {
+		return nil
+	}
+	if err := s.sendOnce(ctx, evals); err != nil {
+		return err
+	}
+	for i, e := range evals {
+		failed[i].SetVal(e.(*redis.Cmd).Val())
+		failed[i].SetErr(e.Err())
+	}
+	return nil
 }
 
 // firstErr is the first error of cmds that is not a nil reply.

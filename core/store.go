@@ -18,7 +18,8 @@ type Store struct {
 	layout  layout
 	stats   counters
 	guard   guard
-	deny    denyList // Options.Sensitive
+	deny    denyList      // Options.Sensitive
+	sent    []atomic.Bool // per script (script.n): sent whole once, so EVALSHA from then on
 	// noSPublish is set once a Cluster answered SPUBLISH as unknown
 	// (before Redis 7): broadcasts then use PUBLISH.
 	noSPublish atomic.Bool
@@ -28,7 +29,8 @@ type Store struct {
 // failover client or a Cluster client. The client is the caller's: Store never
 // closes it.
 func New(client redis.UniversalClient, opts Options) *Store {
-	s := &Store{client: client, opts: opts.withDefaults(), layout: newLayout(opts.Layout), deny: newDenyList(opts.Sensitive)}
+	s := &Store{client: client, opts: opts.withDefaults(), layout: newLayout(opts.Layout),
+		deny: newDenyList(opts.Sensitive), sent: make([]atomic.Bool, len(scripts))}
 	if _, ok := client.(*redis.ClusterClient); ok {
 		s.ordered = true
 	}
@@ -349,7 +351,7 @@ func (s *Store) write(ctx context.Context, id, mode string, c change, w pending)
 			pre = at(c.predOwner)
 		}
 		args := append([]interface{}{mode, id, w.deadline, add, rm, w.now, c.pred, pre}, w.args...)
-		cmd := saveScript.cmd(ctx, keys, args...)
+		cmd := s.run(ctx, saveScript, keys, args...)
 		if err := s.send(ctx, []redis.Cmder{cmd}); err != nil {
 			return false, err
 		}
@@ -374,7 +376,7 @@ func (s *Store) write(ctx context.Context, id, mode string, c change, w pending)
 			return false, err
 		}
 	}
-	cmd := saveScript.cmd(ctx, []string{key}, append([]interface{}{mode, id, w.deadline, 0, 0, w.now, "", 0}, w.args...)...)
+	cmd := s.run(ctx, saveScript, []string{key}, append([]interface{}{mode, id, w.deadline, 0, 0, w.now, "", 0}, w.args...)...)
 	if err := s.send(ctx, []redis.Cmder{cmd}); err != nil || cmd.Val() != int64(1) {
 		return false, err
 	}
@@ -402,7 +404,7 @@ func (s *Store) marked(ctx context.Context, userID, id string) (bool, error) {
 // marked revoked; with claim set it removes that retired id's marker and
 // reports false when there was none.
 func (s *Store) indexAdd(ctx context.Context, userID, id, renewOf, claim string, w pending) (bool, error) {
-	cmd := indexAddScript.cmd(ctx, []string{s.indexKey(userID)}, id, w.deadline, w.now, renewOf, claim)
+	cmd := s.run(ctx, indexAddScript, []string{s.indexKey(userID)}, id, w.deadline, w.now, renewOf, claim)
 	if err := s.send(ctx, []redis.Cmder{cmd}); err != nil {
 		return false, err
 	}
@@ -553,19 +555,29 @@ func (s *Store) Retire(ctx context.Context, x *Session) error {
 	if x.gone || !x.stored {
 		return fmt.Errorf("%w: %s is not stored", ErrNotFound, x.Handle())
 	}
-	del := delScript.cmd(ctx, []string{s.sessionKey(x)})
-	var retire []redis.Cmder
-	var marked *redis.Cmd
-	if x.savedUID != "" {
-		marked = retireScript.cmd(ctx, []string{s.indexKey(x.savedUID)}, x.handle)
-		retire = append(retire, marked)
+	key := s.sessionKey(x)
+	var err error
+	var done bool
+	switch {
+	case x.savedUID == "":
+		del := s.run(ctx, delScript, []string{key})
+		err = s.send(ctx, []redis.Cmder{del})
+		done = del.Val() == int64(1)
+	case !s.ordered:
+		cmd := s.run(ctx, retireSessionScript, []string{key, s.indexKey(x.savedUID)}, x.handle)
+		err = s.send(ctx, []redis.Cmder{cmd})
+		done = cmd.Val() == int64(1)
+	default:
+		del := s.run(ctx, delScript, []string{key})
+		marked := s.run(ctx, retireScript, []string{s.indexKey(x.savedUID)}, x.handle)
+		err = s.exec(ctx, []redis.Cmder{del}, []redis.Cmder{marked})
+		done = del.Val() == int64(1) && marked.Val() == int64(1)
 	}
-	err := s.exec(ctx, []redis.Cmder{del}, retire)
 	x.stored, x.gone = false, true
 	if err != nil {
 		return fmt.Errorf("redisession: delete %s: %w", x.Handle(), err)
 	}
-	if del.Val() != int64(1) || (marked != nil && marked.Val() != int64(1)) {
+	if !done {
 		return fmt.Errorf("%w: %s was deleted or revoked", ErrNotFound, x.Handle())
 	}
 	s.stats.deletes.Add(1)
@@ -638,7 +650,7 @@ func (s *Store) rotate(ctx context.Context, oldID, newID, oldUID, newUID string,
 			}
 			add = len(keys)
 		}
-		cmd := renewScript.cmd(ctx, keys, append([]interface{}{newID, oldID, w.deadline, unindex, add, w.now}, w.args...)...)
+		cmd := s.run(ctx, renewScript, keys, append([]interface{}{newID, oldID, w.deadline, unindex, add, w.now}, w.args...)...)
 		if err := s.send(ctx, []redis.Cmder{cmd}); err != nil {
 			return 0, err
 		}
@@ -662,7 +674,7 @@ func (s *Store) rotate(ctx context.Context, oldID, newID, oldUID, newUID string,
 		}
 	}
 	// 2: the old session must still exist.
-	del := delScript.cmd(ctx, []string{oldKey})
+	del := s.run(ctx, delScript, []string{oldKey})
 	if err := s.send(ctx, []redis.Cmder{del}); err != nil {
 		return 0, err
 	}
@@ -671,7 +683,7 @@ func (s *Store) rotate(ctx context.Context, oldID, newID, oldUID, newUID string,
 	}
 	// 3: the new session, only where no key is (a tombstone left by a
 	// revoke since step 1 stops it).
-	set := saveScript.cmd(ctx, []string{newKey}, append([]interface{}{"nx", newID, w.deadline, 0, 0, w.now, "", 0}, w.args...)...)
+	set := s.run(ctx, saveScript, []string{newKey}, append([]interface{}{"nx", newID, w.deadline, 0, 0, w.now, "", 0}, w.args...)...)
 	if err := s.send(ctx, []redis.Cmder{set}); err != nil {
 		return 0, err
 	}
@@ -705,15 +717,19 @@ func (s *Store) touch(ctx context.Context, x *Session, exp int64, sliding bool) 
 	return nil
 }
 
-// remove deletes the session key, then its index entry.
+// remove deletes the session key, then its index entry: on one node one
+// script (removeScript), on Cluster the two steps in that order.
 func (s *Store) remove(ctx context.Context, x *Session) error {
-	del := []redis.Cmder{delScript.cmd(ctx, []string{s.sessionKey(x)})}
-	var unbind []redis.Cmder
-	if x.savedUID != "" {
-		unbind = append(unbind, zremCmd(ctx, s.indexKey(x.savedUID), x.handle))
-	}
+	key := s.sessionKey(x)
 	x.stored, x.gone = false, true
-	return s.exec(ctx, del, unbind)
+	if x.savedUID == "" {
+		return s.send(ctx, []redis.Cmder{s.run(ctx, delScript, []string{key})})
+	}
+	idx := s.indexKey(x.savedUID)
+	if !s.ordered {
+		return s.send(ctx, []redis.Cmder{s.run(ctx, removeScript, []string{key, idx}, x.handle)})
+	}
+	return s.exec(ctx, []redis.Cmder{s.run(ctx, delScript, []string{key})}, []redis.Cmder{zremCmd(ctx, idx, x.handle)})
 }
 
 func (s *Store) nowMillis() int64 { return millis(s.opts.Now()) }

@@ -17,6 +17,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -172,18 +173,41 @@ func randomHex(n int) string {
 }
 
 // Counter is a go-redis hook that counts round trips (a command sent alone
-// or a pipeline) and commands by name.
+// or a pipeline), commands by name, and the bytes written to the server.
 type Counter struct {
 	mu         sync.Mutex
 	roundTrips int
 	commands   map[string]int
+	sent       atomic.Int64
 }
 
 // NewCounter returns a zeroed Counter.
 func NewCounter() *Counter { return &Counter{commands: map[string]int{}} }
 
-// DialHook implements redis.Hook.
-func (c *Counter) DialHook(next redis.DialHook) redis.DialHook { return next }
+// DialHook implements redis.Hook: every connection it dials counts the
+// bytes written on it. On Cluster, whose node clients dial on their own,
+// nothing is counted.
+func (c *Counter) DialHook(next redis.DialHook) redis.DialHook {
+	return func(ctx context.Context, network, addr string) (net.Conn, error) {
+		conn, err := next(ctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		return &countingConn{Conn: conn, n: &c.sent}, nil
+	}
+}
+
+// countingConn adds what is written on it to n.
+type countingConn struct {
+	net.Conn
+	n *atomic.Int64
+}
+
+func (c *countingConn) Write(b []byte) (int, error) {
+	n, err := c.Conn.Write(b)
+	c.n.Add(int64(n))
+	return n, err
+}
 
 // ProcessHook implements redis.Hook.
 func (c *Counter) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
@@ -237,7 +261,12 @@ func (c *Counter) Reset() {
 	defer c.mu.Unlock()
 	c.roundTrips = 0
 	c.commands = map[string]int{}
+	c.sent.Store(0)
 }
+
+// BytesSent returns the bytes written to the server since the last Reset,
+// commands as RESP puts them on the wire, connection setup included.
+func (c *Counter) BytesSent() int64 { return c.sent.Load() }
 
 // RoundTrips returns the round trips counted since the last Reset.
 func (c *Counter) RoundTrips() int {
