@@ -128,6 +128,10 @@ type Options struct {
 	Core core.Options
 	// Serializer encodes session values. Nil means GobSerializer.
 	Serializer Serializer
+	// Migrate, when set and its window is open, adopts the sessions of the
+	// store this one replaces (gorilla's CookieStore, boj/redistore): see
+	// Migration. Nil means no migration.
+	Migrate *Migration
 }
 
 // Store is a gorilla/sessions Store that keeps sessions in Redis. Options
@@ -145,8 +149,10 @@ type Store struct {
 	Codecs []securecookie.Codec
 
 	core       *core.Store
+	client     redis.UniversalClient
 	serializer Serializer
-	keyErr     error // the key pairs NewStore was given are unusable
+	keyErr     error      // the key pairs NewStore was given are unusable, or the migration
+	migrate    *migration // nil without one
 
 	// signer is the first codec as MaxAge last configured it, and window
 	// the signature lifetime it gave it: while Codecs[0] is still that
@@ -193,8 +199,16 @@ func NewStoreWithOptions(client redis.UniversalClient, opts Options, keyPairs ..
 	s := &Store{
 		Codecs:     tokenCodecs(keyPairs),
 		core:       core.New(client, opts.Core),
+		client:     client,
 		serializer: opts.Serializer,
 		keyErr:     checkKeys(keyPairs),
+	}
+	if mg, err := newMigration(opts.Migrate, client); err != nil {
+		if s.keyErr == nil {
+			s.keyErr = err
+		}
+	} else {
+		s.migrate = mg
 	}
 	if s.serializer == nil {
 		s.serializer = GobSerializer{}
@@ -236,7 +250,18 @@ func (s *Store) New(r *http.Request, name string) (*sessions.Session, error) {
 		return session, s.keyErr
 	}
 	var err error
-	if in, ok := s.token(r, name); ok {
+	in, ok := s.token(r, name)
+	if !ok || (s.migrate != nil && !core.ValidToken(in.token)) {
+		// Not this Store's cookie: the legacy store's, while a migration
+		// is on.
+		if mg := s.migrating(); mg != nil {
+			if verified, aerr := s.adopt(r, mg, name, session, st); verified {
+				return session, aerr
+			}
+			ok = false
+		}
+	}
+	if ok {
 		st.in = in
 		cs, lerr := s.core.Load(r.Context(), in.token)
 		switch {
@@ -277,6 +302,14 @@ func (s *Store) Save(r *http.Request, w http.ResponseWriter, session *sessions.S
 		if err := s.core.Delete(ctx, st.cs); err != nil {
 			return err
 		}
+		if st.adopt != nil {
+			// Logged out before the adoption completed: end the legacy
+			// session too.
+			if _, err := s.claimAdoption(ctx, st.adopt); err != nil {
+				return err
+			}
+			st.adopt = nil
+		}
 		http.SetCookie(w, sessions.NewCookie(session.Name(), "", opts))
 		return nil
 	}
@@ -306,6 +339,13 @@ func (s *Store) Save(r *http.Request, w http.ResponseWriter, session *sessions.S
 		return nil
 	case err != nil:
 		return err
+	}
+	if st.adopt != nil {
+		send, err := s.completeAdoption(ctx, st)
+		if err != nil || !send {
+			// Another request adopted it first: its cookie stands.
+			return err
+		}
 	}
 	session.IsNew = false
 	session.ID = st.cs.Handle()
@@ -473,9 +513,10 @@ func (s *Store) RevokeUser(ctx context.Context, userID string) (int, error) {
 
 // state is what the store keeps about one session between New and Save.
 type state struct {
-	cs  *core.Session
-	err error    // Redis failed while loading: Save refuses to write
-	in  incoming // the cookie the request came with
+	cs    *core.Session
+	err   error     // Redis failed while loading: Save refuses to write
+	in    incoming  // the cookie the request came with
+	adopt *adoption // a legacy session that Save completes the adoption of
 }
 
 // states holds the states of one request's sessions. It lives in the
