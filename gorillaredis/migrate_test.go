@@ -82,7 +82,7 @@ func (e *env) rediStoreSession(t *testing.T, prefix, id string, ser gorillaredis
 	if err := e.raw.Set(context.Background(), prefix+id, b, time.Hour).Err(); err != nil {
 		t.Fatal(err)
 	}
-	v, err := securecookie.EncodeMulti("app", id, securecookie.CodecsFromPairs(oldKey...)...)
+	v, err := securecookie.EncodeMulti("app", id, securecookie.CodecsFromPairs(e.legacyKeys...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -163,15 +163,19 @@ func (e *env) checkNoSession(t *testing.T, cookie string) {
 }
 
 func TestMigrateCookieStore(t *testing.T) {
-	e := migrateEnv(t, gorillaredis.Migration{})
-	old := cookieStoreCookie(t, oldKey...)
-	e.count.Reset()
-	_, w := e.adoptOnce(t, old)
-	e.checkAdopted(t, w, legacyValues())
-	// The legacy cookie is dead once adopted: a copy of it is no session.
-	e.checkNoSession(t, old)
-	if got := e.store.Core().Counters().Adopted; got != 1 {
-		t.Fatalf("Adopted = %d after a replay, want 1", got)
+	for _, layout := range []core.Layout{core.LayoutString, core.LayoutHash} {
+		t.Run(layout.String(), func(t *testing.T) {
+			m := gorillaredis.Migration{Until: time.Now().Add(time.Hour), KeyPairs: oldKey}
+			e := newEnv(t, gorillaredis.Options{Core: core.Options{Layout: layout}, Migrate: &m})
+			old := cookieStoreCookie(t, oldKey...)
+			_, w := e.adoptOnce(t, old)
+			e.checkAdopted(t, w, legacyValues())
+			// The legacy cookie is dead once adopted: a copy of it is no session.
+			e.checkNoSession(t, old)
+			if got := e.store.Core().Counters().Adopted; got != 1 {
+				t.Fatalf("Adopted = %d after a replay, want 1", got)
+			}
+		})
 	}
 }
 
@@ -222,11 +226,24 @@ func migrateEnvOn(t *testing.T, e *env, m gorillaredis.Migration) *env {
 	if m.KeyPairs == nil {
 		m.KeyPairs = oldKey
 	}
+	e.legacyKeys = m.KeyPairs
 	opts := gorillaredis.Options{Migrate: &m}
 	opts.Core.Prefix = e.srv.Prefix
 	opts.Core.Now = e.srv.Now
 	e.store = gorillaredis.NewStoreWithOptions(e.srv.NewClient(t, e.count), opts, testKeys...)
 	return e
+}
+
+// The app kept its session key: a redistore cookie then passes the new
+// store's signature check (its payload is a gob string) but carries no
+// token, and takes the legacy path.
+func TestMigrateRediStoreSameKeys(t *testing.T) {
+	e := newEnv(t, gorillaredis.Options{})
+	prefix := e.srv.Prefix + "legacy_"
+	e = migrateEnvOn(t, e, gorillaredis.Migration{From: gorillaredis.FromRediStore, KeyPrefix: prefix, KeyPairs: testKeys})
+	old := e.rediStoreSession(t, prefix, "ID1", gorillaredis.GobSerializer{}, legacyValues())
+	_, w := e.adoptOnce(t, old)
+	e.checkAdopted(t, w, legacyValues())
 }
 
 func TestMigrateRediStoreKeepLegacy(t *testing.T) {
@@ -439,6 +456,7 @@ func TestMigrateUnkeepable(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			srvEnv := newEnv(t, gorillaredis.Options{})
+			srvEnv.legacyKeys = oldKey
 			prefix := srvEnv.srv.Prefix + "legacy_"
 			old := srvEnv.rediStoreSession(t, prefix, "ID1", gorillaredis.JSONSerializer{}, tc.values)
 			m := gorillaredis.Migration{From: gorillaredis.FromRediStore, KeyPrefix: prefix, Serializer: gorillaredis.JSONSerializer{},
