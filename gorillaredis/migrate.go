@@ -116,6 +116,17 @@ const (
 	FromRediStore
 )
 
+// String returns the legacy store's name.
+func (l Legacy) String() string {
+	switch l {
+	case FromCookieStore:
+		return "CookieStore"
+	case FromRediStore:
+		return "RediStore"
+	}
+	return fmt.Sprintf("Legacy(%d)", int(l))
+}
+
 // defaultLegacyMaxAge is CookieStore's and redistore's default MaxAge, and
 // securecookie's: 30 days.
 const defaultLegacyMaxAge = 86400 * 30

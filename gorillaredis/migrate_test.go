@@ -2,6 +2,7 @@ package gorillaredis_test
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"net/http"
 	"net/http/httptest"
@@ -305,7 +306,14 @@ func TestMigrateRefusesUnverified(t *testing.T) {
 		} else {
 			forged, _ = securecookie.EncodeMulti("app", "ID1", securecookie.CodecsFromPairs(forgedKey...)...)
 		}
-		for name, v := range map[string]string{"tampered": tamper(genuine), "forged": forged, "garbage": "not-a-cookie"} {
+		// What the legacy cookie carries, without its signature: the
+		// session id, or the values.
+		unsigned := "ID1"
+		if from == gorillaredis.FromCookieStore {
+			b, _ := gorillaredis.GobSerializer{}.Serialize(legacyValues())
+			unsigned = base64.URLEncoding.EncodeToString(b)
+		}
+		for name, v := range map[string]string{"tampered": tamper(genuine), "forged": forged, "unsigned": unsigned, "garbage": "not-a-cookie"} {
 			e.count.Reset()
 			before := len(e.srv.Keys(t, e.raw))
 			r := request(v)
@@ -314,17 +322,17 @@ func TestMigrateRefusesUnverified(t *testing.T) {
 				t.Fatalf("%v %s: Get: %v", from, name, err)
 			}
 			if !s.IsNew || len(s.Values) != 0 {
-				t.Fatalf("%v %s: adopted: %#v", from, name, s.Values)
+				t.Errorf("%v %s: adopted: %#v", from, name, s.Values)
 			}
 			if n := e.count.RoundTrips(); n != 0 {
-				t.Fatalf("%v %s: %d round trips, want 0", from, name, n)
+				t.Errorf("%v %s: %d round trips, want 0", from, name, n)
 			}
 			w := httptest.NewRecorder()
 			if err := s.Save(r, w); err != nil {
 				t.Fatal(err)
 			}
 			if after := len(e.srv.Keys(t, e.raw)); after != before {
-				t.Fatalf("%v %s: %d keys written", from, name, after-before)
+				t.Errorf("%v %s: %d keys written", from, name, after-before)
 			}
 		}
 	}
