@@ -99,6 +99,14 @@
 // The admin operations take a user id: UserSessions and RevokeUser.
 // scsredis and ginredis use the same names for the same operations.
 //
+// # Migrating from another store
+//
+// Options.Migrate adopts the live sessions of the store being replaced,
+// gorilla's CookieStore or boj/redistore, so the swap logs nobody out: a
+// legacy cookie that verifies as the old store would verify it becomes a
+// session of this store, with its values, at its first Save. See
+// Migration for what each path does and costs.
+//
 // Session.ID holds the session's public handle, which is safe to log and
 // show; the token itself only ever travels in the cookie, and Redis keys
 // hold its SHA-256.
