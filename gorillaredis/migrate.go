@@ -365,5 +365,8 @@ func (s *Store) completeAdoption(ctx context.Context, st *state) (bool, error) {
 	if derr := s.core.Delete(ctx, st.cs); derr != nil && err == nil {
 		err = derr
 	}
+	if err == nil {
+		st.adopt, st.yielded = nil, true
+	}
 	return false, err
 }

@@ -542,6 +542,17 @@ func TestMigrateConcurrent(t *testing.T) {
 		if sent != 1 {
 			t.Fatalf("%v: %d responses sent a cookie, want 1", from, sent)
 		}
+		// Saving again changes nothing: the loser stays quiet, and never
+		// expires the winner's cookie.
+		for i := range ss {
+			w := httptest.NewRecorder()
+			if err := ss[i].Save(reqs[i], w); err != nil {
+				t.Fatalf("%v: second Save %d: %v", from, i, err)
+			}
+			if c, ok := cookieOf(w); ok && ws[i] != winner {
+				t.Fatalf("%v: the loser's second Save sent the cookie %q", from, c)
+			}
+		}
 		e.checkAdopted(t, winner, legacyValues())
 	}
 }

@@ -300,6 +300,9 @@ func (s *Store) Save(r *http.Request, w http.ResponseWriter, session *sessions.S
 	if st.err != nil {
 		return st.err
 	}
+	if st.yielded {
+		return nil // another request adopted this legacy session: its cookie stands
+	}
 	opts := session.Options
 	if opts == nil {
 		opts = s.Options
@@ -525,6 +528,9 @@ type state struct {
 	err   error     // Redis failed while loading: Save refuses to write
 	in    incoming  // the cookie the request came with
 	adopt *adoption // a legacy session that Save completes the adoption of
+	// yielded: another request adopted the same legacy session first, so
+	// this one's Saves write nothing and send no cookie.
+	yielded bool
 }
 
 // states holds the states of one request's sessions. It lives in the
