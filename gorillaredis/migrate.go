@@ -9,6 +9,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gorilla/securecookie"
@@ -26,41 +28,51 @@ import (
 // Store's own takes the legacy path: the cookie is verified as the legacy
 // store would (its signature, with KeyPairs and MaxAge, and for RediStore
 // the existence of its key), its values are read once, and the session is
-// returned with them, Session.IsNew false, bound to its user as any other.
-// The adoption completes at the first Save: the session is written as a
-// new one of this Store (so it appears in the user's Sessions and
-// RevokeUser ends it), this Store's cookie replaces the legacy one under the
-// same name, Core().CountAdopted counts it, and the legacy session is ended
-// (see KeepLegacy). A cookie that fails the legacy store's checks, or that
-// is already adopted, is no session, as any unknown cookie. The legacy
-// cookie must have the session's name: its signature covers the name.
+// returned with them (Session.IsNew false). The adoption completes at the
+// first Save: the session is written as a new one of this Store, bound to
+// its user as any other (it is in the user's Sessions, RevokeUser ends it),
+// this Store's cookie replaces the legacy one under the same name,
+// Core().CountAdopted counts it, and the legacy session is ended: its
+// RediStore key no longer holds its values and expires within 30 seconds
+// (see KeepLegacy), and a CookieStore cookie is marked adopted in this
+// Store's Redis (<prefix>adopted:<sha256 of the cookie>, expiring at Until
+// or the legacy MaxAge, whichever comes first), so that a copy of it is no
+// session. A logout (MaxAge < 0) before the adoption completes ends the
+// legacy session the same way. A cookie that fails the legacy store's
+// checks is no session, as any unknown cookie. The legacy cookie must have
+// the session's name: its signature covers the name.
 //
 // A legacy session that verifies but cannot be kept (values the Serializer
 // cannot encode, a user key core.UserIDOf refuses, a payload over
-// core.Options.MaxRecordSize, a value the legacy serializer cannot decode)
-// makes New return an error that says so, with a new session whose Save
-// returns the same error and writes nothing: the legacy session is left
-// as it was, so fixing the configuration (gob.Register, say) still adopts
-// it.
+// core.Options.MaxRecordSize, a value the legacy serializer cannot decode,
+// a From that does not match the cookie) makes New return an error that
+// says so, with a new session whose Save returns the same error and writes
+// nothing: the legacy session is left as it was, so fixing the
+// configuration (gob.Register, say) still adopts it.
 //
-// Two requests carrying the same legacy cookie at once (two tabs after the
-// swap) both read it, but only one adoption wins: the Save that removes the
-// legacy key (RediStore), or that first sets a claim key in this Store's
-// Redis (CookieStore, KeepLegacy), keeps its session and sends its cookie;
-// the other deletes the session it had just written and sends no cookie,
-// so the browser keeps the winner's. No second session is left bound.
+// Concurrency. Two requests carrying the same legacy cookie at once (two
+// tabs, a page and its XHRs after the swap) may both read it, but one
+// adoption only wins: the Save that first replaces the legacy key's values
+// (RediStore) or sets the claim key (CookieStore, KeepLegacy) keeps its
+// session and sends its cookie; the other deletes the session it had just
+// written and, for the rest of the request, its Saves write nothing and
+// send no cookie, so the browser keeps the winner's. No second session is
+// left bound. A request that arrives with the legacy cookie within 30
+// seconds of an adoption (sent before the browser had the new cookie) gets
+// a new session that stays as quiet: it cannot replace the new cookie.
 //
 // Round trips, on top of a request's usual ones: none for a request with no
 // cookie or with this Store's cookie, and none at all once Until has
 // passed (no command, no decode). On a legacy cookie: CookieStore, 1 in New
-// (EXISTS of the claim) and 1 in Save (SET NX of the claim) besides the
-// normal save; RediStore, 1 in New (GET of the legacy key) and 1 in Save
-// (DEL of it) besides the normal save, or with KeepLegacy 2 in New (EXISTS,
-// GET) and 1 in Save (SET NX). A forged or tampered legacy cookie costs
+// (GET of the claim) and 1 in Save (SET NX of the claim) besides the
+// normal save of a new session; RediStore, 1 in New (GET of the legacy
+// key) and 1 in Save (a one-key script that replaces its values), or with
+// KeepLegacy 2 in New (GET of the claim, then of the legacy key) and 1 in
+// Save (SET NX of the claim). A forged or tampered legacy cookie costs
 // none: it fails its signature before Redis is asked. A loser of the race
-// above pays the delete of the session it wrote.
+// above also pays the delete of the session it wrote.
 //
-// Sessions of the legacy store that are never used during the window are
+// Sessions of the legacy store that are not used during the window are
 // not adopted: set Until no earlier than the swap plus the legacy store's
 // MaxAge, when every legacy session has either come back or expired. Until
 // a legacy session is adopted it is in no user's index, so RevokeUser does
@@ -96,9 +108,10 @@ type Migration struct {
 	Serializer Serializer
 	// KeepLegacy leaves the legacy RediStore's key as it is on adoption,
 	// to expire by its own TTL (another application still reads it, say);
-	// a claim key in this Store's Redis, expiring by Until, then keeps the
-	// legacy cookie from being adopted twice. By default the adoption
-	// deletes the legacy key. FromRediStore only.
+	// a claim key in this Store's Redis, as for a CookieStore cookie, then
+	// keeps the legacy cookie from being adopted twice. By default the
+	// adoption replaces the key's values with a mark that expires within
+	// 30 seconds. FromRediStore only.
 	KeepLegacy bool
 }
 
@@ -256,16 +269,34 @@ func (s *Store) adopt(r *http.Request, mg *migration, name string, session *sess
 		session.ID = st.cs.Handle()
 		return true, err
 	}
-	seen := func(key string) (bool, error) {
-		n, err := s.client.Exists(ctx, key).Result()
-		return n > 0, err
+	// claimed reports whether the claim key marks the legacy session as
+	// adopted already.
+	claimed := func(key string) (string, bool, error) {
+		v, err := s.client.Get(ctx, key).Result()
+		if errors.Is(err, redis.Nil) {
+			return "", false, nil
+		}
+		return v, err == nil, err
+	}
+	// quiet is the answer to a legacy cookie adopted a moment ago: a
+	// request the browser sent before it had the new cookie gets a new
+	// session whose Saves send no cookie, so that it cannot replace the
+	// new one.
+	quiet := func() (bool, error) {
+		st.cs = s.core.NewSession(device(r))
+		st.yielded = true
+		session.ID = st.cs.Handle()
+		return true, nil
 	}
 	switch mg.from {
 	case FromCookieStore:
 		ad.claim = s.claimKey(c.Value)
-		if taken, err := seen(ad.claim); err != nil {
+		if v, taken, err := claimed(ad.claim); err != nil {
 			return fail(fmt.Errorf("gorillaredis: migration: read the adoption claim: %w", err))
 		} else if taken {
+			if s.recent(v) {
+				return quiet()
+			}
 			return false, nil // adopted already: a copy of the cookie is no session
 		}
 		if err := (GobSerializer{}).Deserialize(raw, values); err != nil {
@@ -281,9 +312,12 @@ func (s *Store) adopt(r *http.Request, mg *migration, name string, session *sess
 		key := mg.prefix + id
 		if mg.keep {
 			ad.claim = s.claimKey(key)
-			if taken, err := seen(ad.claim); err != nil {
+			if v, taken, err := claimed(ad.claim); err != nil {
 				return fail(fmt.Errorf("gorillaredis: migration: read the adoption claim: %w", err))
 			} else if taken {
+				if s.recent(v) {
+					return quiet()
+				}
 				return false, nil
 			}
 		} else {
@@ -295,6 +329,12 @@ func (s *Store) adopt(r *http.Request, mg *migration, name string, session *sess
 			return false, nil // logged out, expired or adopted: no session, as the legacy store had
 		case err != nil:
 			return fail(fmt.Errorf("gorillaredis: migration: read the legacy session: %w", err))
+		case bytes.HasPrefix(b, []byte(adoptedMark)):
+			// Adopted a moment ago: the key holds the mark until it expires.
+			if s.recent(string(b)) {
+				return quiet()
+			}
+			return false, nil
 		}
 		if max := s.core.Options().MaxRecordSize; len(b) > max {
 			return fail(fmt.Errorf("gorillaredis: migration: legacy session of %d bytes: %w (limit %d)", len(b), core.ErrTooLarge, max))
@@ -325,25 +365,58 @@ func (s *Store) adopt(r *http.Request, mg *migration, name string, session *sess
 	return true, nil
 }
 
+// adoptedMark starts the value that marks a legacy session as adopted, in
+// its claim key or in its legacy key, whose values it replaces; the unix
+// milliseconds of the adoption follow.
+const adoptedMark = "\x00redisession:adopted:"
+
+// adoptGrace is how long after an adoption a request carrying the adopted
+// legacy cookie is taken for one the browser sent before the response that
+// gave it the new cookie: such a request gets a new session whose Saves send
+// no cookie (see adopt). It is also how long the legacy key keeps the mark.
+const adoptGrace = 30 * time.Second
+
+// replaceLegacy replaces the values of the legacy key KEYS[1] by the mark
+// ARGV[2], expiring in ARGV[3] milliseconds, and returns 1; or returns 0,
+// changing nothing, when the key is gone or holds a mark (ARGV[1]) already.
+// One key, so it runs on Cluster too.
+const replaceLegacy = `local v = redis.call('GET', KEYS[1])
+if not v or string.sub(v, 1, string.len(ARGV[1])) == ARGV[1] then return 0 end
+redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+return 1`
+
+// recent reports whether the mark v records an adoption less than
+// adoptGrace ago.
+func (s *Store) recent(v string) bool {
+	ms, err := strconv.ParseInt(strings.TrimPrefix(v, adoptedMark), 10, 64)
+	if err != nil {
+		return false
+	}
+	return s.core.Options().Now().Sub(time.UnixMilli(ms)) < adoptGrace
+}
+
 // claimAdoption completes an adoption after its session was written: it
 // ends the legacy session, and reports whether this request won it. It
 // wins by deleting the legacy key, or by setting the claim key, first.
 func (s *Store) claimAdoption(ctx context.Context, ad *adoption) (bool, error) {
+	now := s.core.Options().Now()
+	mark := adoptedMark + strconv.FormatInt(now.UnixMilli(), 10)
 	if ad.legacy != "" {
-		n, err := ad.mg.client.Del(ctx, ad.legacy).Result()
+		n, err := ad.mg.client.Eval(ctx, replaceLegacy, []string{ad.legacy},
+			adoptedMark, mark, adoptGrace.Milliseconds()).Int()
 		if err != nil {
 			return false, fmt.Errorf("gorillaredis: migration: delete the legacy session: %w", err)
 		}
 		return n == 1, nil
 	}
-	ttl := ad.mg.until.Sub(s.core.Options().Now())
+	ttl := ad.mg.until.Sub(now)
 	if ttl > ad.mg.window {
 		ttl = ad.mg.window
 	}
-	if ttl < time.Second {
-		ttl = time.Second
+	if ttl < adoptGrace {
+		ttl = adoptGrace
 	}
-	ok, err := s.client.SetNX(ctx, ad.claim, "1", ttl).Result()
+	ok, err := s.client.SetNX(ctx, ad.claim, mark, ttl).Result()
 	if err != nil {
 		return false, fmt.Errorf("gorillaredis: migration: claim the legacy session: %w", err)
 	}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/gorilla/securecookie"
 	"github.com/gorilla/sessions"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/redisession/redisession/core"
 	"github.com/redisession/redisession/gorillaredis"
@@ -189,7 +190,6 @@ func TestMigrateCookieStoreSameKeys(t *testing.T) {
 }
 
 func TestMigrateRediStore(t *testing.T) {
-	ctx := context.Background()
 	for _, tc := range []struct {
 		name string
 		ser  gorillaredis.Serializer
@@ -209,12 +209,28 @@ func TestMigrateRediStore(t *testing.T) {
 			old := e.rediStoreSession(t, prefix, "ID1", ser, tc.want)
 			_, w := e.adoptOnce(t, old)
 			e.checkAdopted(t, w, tc.want)
-			if n := e.raw.Exists(ctx, prefix+"ID1").Val(); n != 0 {
-				t.Fatal("the legacy key is still there after the adoption")
+			if !e.legacyEnded(t, prefix+"ID1") {
+				t.Fatal("the legacy session is still there after the adoption")
 			}
 			e.checkNoSession(t, old)
 		})
 	}
+}
+
+// legacyEnded reports whether the legacy key is gone, or no longer holds
+// the session's values and expires within the grace of an adoption.
+func (e *env) legacyEnded(t *testing.T, key string) bool {
+	t.Helper()
+	ctx := context.Background()
+	v, err := e.raw.Get(ctx, key).Result()
+	if errors.Is(err, redis.Nil) {
+		return true
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	ttl := e.raw.PTTL(ctx, key).Val()
+	return !strings.Contains(v, "alice") && ttl > 0 && ttl <= 30*time.Second
 }
 
 // migrateEnvOn is migrateEnv over e's server, for a Migration that names
@@ -560,7 +576,6 @@ func TestMigrateConcurrent(t *testing.T) {
 // TestMigrateLogout: a logout on the request that would have adopted the
 // session ends the legacy session too.
 func TestMigrateLogout(t *testing.T) {
-	ctx := context.Background()
 	for _, from := range []gorillaredis.Legacy{gorillaredis.FromCookieStore, gorillaredis.FromRediStore} {
 		e := newEnv(t, gorillaredis.Options{})
 		prefix := e.srv.Prefix + "legacy_"
@@ -577,8 +592,8 @@ func TestMigrateLogout(t *testing.T) {
 		if err := s.Save(r, httptest.NewRecorder()); err != nil {
 			t.Fatal(err)
 		}
-		if from == gorillaredis.FromRediStore && e.raw.Exists(ctx, prefix+"ID1").Val() != 0 {
-			t.Fatal("logout left the legacy key")
+		if from == gorillaredis.FromRediStore && !e.legacyEnded(t, prefix+"ID1") {
+			t.Fatal("logout left the legacy session")
 		}
 		e.checkNoSession(t, old)
 		if n := e.store.Core().Counters().Adopted; n != 0 {
@@ -593,5 +608,53 @@ func TestMigrationNeedsKeys(t *testing.T) {
 	e := newEnv(t, gorillaredis.Options{Migrate: &gorillaredis.Migration{Until: time.Now().Add(time.Hour)}})
 	if _, err := e.store.Get(request(""), "app"); err == nil || !strings.Contains(err.Error(), "KeyPairs") {
 		t.Fatalf("Get: %v, want an error about Migration.KeyPairs", err)
+	}
+}
+
+// TestMigrateGrace: a request the browser sent with the legacy cookie
+// just before the adoption's response gave it the new cookie gets no
+// session, and its Save sends no cookie, so it cannot log the user out;
+// once the grace is over, the legacy cookie is plainly no session.
+func TestMigrateGrace(t *testing.T) {
+	for _, m := range []gorillaredis.Migration{
+		{From: gorillaredis.FromCookieStore},
+		{From: gorillaredis.FromRediStore},
+		{From: gorillaredis.FromRediStore, KeepLegacy: true},
+	} {
+		e := newEnv(t, gorillaredis.Options{})
+		prefix := e.srv.Prefix + "legacy_"
+		m.KeyPrefix = prefix
+		e = migrateEnvOn(t, e, m)
+		var old string
+		if m.From == gorillaredis.FromCookieStore {
+			old = cookieStoreCookie(t, oldKey...)
+		} else {
+			old = e.rediStoreSession(t, prefix, "ID1", gorillaredis.GobSerializer{}, legacyValues())
+		}
+		_, w := e.adoptOnce(t, old)
+		e.checkAdopted(t, w, legacyValues())
+
+		before := len(e.srv.Keys(t, e.raw))
+		s, w := e.adoptOnceValues(t, old, map[interface{}]interface{}{"flash": "hi"})
+		if _, ok := cookieOf(w); ok {
+			t.Fatalf("%+v: a request with the just-adopted legacy cookie sent a cookie", m)
+		}
+		if after := len(e.srv.Keys(t, e.raw)); after != before {
+			t.Fatalf("%+v: it wrote %d keys", m, after-before)
+		}
+		if s.Values["user_id"] != nil {
+			t.Fatalf("%+v: it got the adopted values", m)
+		}
+		if e.srv.Real() {
+			continue // the grace is 30 s of real time
+		}
+		e.srv.Advance(31 * time.Second)
+		s, w = e.adoptOnceValues(t, old, map[interface{}]interface{}{"flash": "hi"})
+		if _, ok := cookieOf(w); !ok || s.Values["user_id"] != nil {
+			t.Fatalf("%+v: after the grace the legacy cookie is not an ordinary unknown cookie (cookie sent: %v, values %v)", m, ok, s.Values)
+		}
+		if n := e.store.Core().Counters().Adopted; n != 1 {
+			t.Fatalf("%+v: Adopted = %d", m, n)
+		}
 	}
 }

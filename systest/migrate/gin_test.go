@@ -123,7 +123,7 @@ func TestMigrateFromGinRedis(t *testing.T) {
 		},
 	}, gorillaNewKeys...)
 	unsigned := &http.Cookie{Name: "app", Value: s.ID} // the id the legacy cookie signs, unsigned
-	ginCheckSwap(t, store, legacy, func() bool { return rdb.Exists(ctx, key).Val() == 0 }, unsigned)
+	ginCheckSwap(t, store, legacy, func() bool { return gorillaLegacyEnded(t, rdb, key) }, unsigned)
 }
 
 // TestMigrateFromGinCookie: the same from gin-contrib/sessions/cookie
