@@ -573,10 +573,14 @@ func TestMigrateConcurrent(t *testing.T) {
 	}
 }
 
-// TestMigrateLogout: a logout on the request that would have adopted the
-// session ends the legacy session too.
+// TestMigrateLogout: a logout (or emptying the session) on the request
+// that would have adopted the session ends the legacy session too.
 func TestMigrateLogout(t *testing.T) {
-	for _, from := range []gorillaredis.Legacy{gorillaredis.FromCookieStore, gorillaredis.FromRediStore} {
+	for _, tc := range []struct {
+		from    gorillaredis.Legacy
+		emptied bool
+	}{{gorillaredis.FromCookieStore, false}, {gorillaredis.FromRediStore, false}, {gorillaredis.FromCookieStore, true}, {gorillaredis.FromRediStore, true}} {
+		from, emptied := tc.from, tc.emptied
 		e := newEnv(t, gorillaredis.Options{})
 		prefix := e.srv.Prefix + "legacy_"
 		e = migrateEnvOn(t, e, gorillaredis.Migration{From: from, KeyPrefix: prefix})
@@ -588,7 +592,13 @@ func TestMigrateLogout(t *testing.T) {
 		}
 		r := request(old)
 		s, _ := e.store.Get(r, "app")
-		s.Options.MaxAge = -1
+		if emptied {
+			for k := range s.Values {
+				delete(s.Values, k)
+			}
+		} else {
+			s.Options.MaxAge = -1
+		}
 		if err := s.Save(r, httptest.NewRecorder()); err != nil {
 			t.Fatal(err)
 		}
@@ -656,5 +666,20 @@ func TestMigrateGrace(t *testing.T) {
 		if n := e.store.Core().Counters().Adopted; n != 1 {
 			t.Fatalf("%+v: Adopted = %d", m, n)
 		}
+	}
+}
+
+// TestMigrateLegacyClient: the legacy sessions may live in another Redis.
+func TestMigrateLegacyClient(t *testing.T) {
+	old := newEnv(t, gorillaredis.Options{}) // the legacy Redis (another server on miniredis)
+	old.legacyKeys = oldKey
+	prefix := old.srv.Prefix + "legacy_"
+	cookie := old.rediStoreSession(t, prefix, "ID1", gorillaredis.GobSerializer{}, legacyValues())
+	e := newEnv(t, gorillaredis.Options{})
+	e = migrateEnvOn(t, e, gorillaredis.Migration{From: gorillaredis.FromRediStore, KeyPrefix: prefix, Client: old.raw})
+	_, w := e.adoptOnce(t, cookie)
+	e.checkAdopted(t, w, legacyValues())
+	if !old.legacyEnded(t, prefix+"ID1") {
+		t.Fatal("the legacy session is still there after the adoption")
 	}
 }

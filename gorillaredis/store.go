@@ -325,6 +325,14 @@ func (s *Store) Save(r *http.Request, w http.ResponseWriter, session *sessions.S
 		return nil
 	}
 	if st.cs.IsNew() && len(session.Values) == 0 {
+		if st.adopt != nil {
+			// An adopted session emptied before its first Save: the
+			// legacy session ends empty too, as it would have there.
+			if _, err := s.claimAdoption(ctx, st.adopt); err != nil {
+				return err
+			}
+			st.adopt = nil
+		}
 		return nil // nothing to keep: no key, no cookie
 	}
 	if err := s.sync(st, session); err != nil {
