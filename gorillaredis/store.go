@@ -22,7 +22,8 @@
 // # Semantics
 //
 // Get and New never return a nil session. A cookie that fails its signature
-// or is not a well-formed token is ignored without touching Redis; a token
+// or is not a well-formed token is ignored without touching Redis (while a
+// Migration is on, it is first tried as the legacy store's); a token
 // that names no live session (unknown, expired, revoked) is never adopted:
 // the session is new, and its first Save mints a fresh token. Only a Redis
 // failure is returned as an error (with a usable, new session); Save then
