@@ -102,6 +102,7 @@ func TestMigrateFromGinRedis(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer rs.Close()
 	r := httptest.NewRequest(http.MethodGet, "/", nil)
 	r.AddCookie(legacy)
 	s, err := rs.New(r, "app")
