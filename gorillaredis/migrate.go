@@ -397,7 +397,8 @@ func (s *Store) recent(v string) bool {
 
 // claimAdoption completes an adoption after its session was written: it
 // ends the legacy session, and reports whether this request won it. It
-// wins by deleting the legacy key, or by setting the claim key, first.
+// wins by replacing the legacy key's values with the mark, or by setting
+// the claim key, first.
 func (s *Store) claimAdoption(ctx context.Context, ad *adoption) (bool, error) {
 	now := s.core.Options().Now()
 	mark := adoptedMark + strconv.FormatInt(now.UnixMilli(), 10)
@@ -405,7 +406,7 @@ func (s *Store) claimAdoption(ctx context.Context, ad *adoption) (bool, error) {
 		n, err := ad.mg.client.Eval(ctx, replaceLegacy, []string{ad.legacy},
 			adoptedMark, mark, adoptGrace.Milliseconds()).Int()
 		if err != nil {
-			return false, fmt.Errorf("gorillaredis: migration: delete the legacy session: %w", err)
+			return false, fmt.Errorf("gorillaredis: migration: end the legacy session: %w", err)
 		}
 		return n == 1, nil
 	}

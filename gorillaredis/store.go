@@ -139,7 +139,8 @@ type Options struct {
 	Serializer Serializer
 	// Migrate, when set and its window is open, adopts the sessions of the
 	// store this one replaces (gorilla's CookieStore, boj/redistore): see
-	// Migration. Nil means no migration.
+	// Migration. The Store reads it once, when it is made. Nil means no
+	// migration.
 	Migrate *Migration
 }
 
