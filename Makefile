@@ -3,7 +3,7 @@ GO      ?= go
 PKGS    ?= ./...
 FUZZTIME ?= 10s
 
-.PHONY: demo test test-redis test-browser test-recipes bench bench-core lint fuzz
+.PHONY: demo test test-redis test-browser test-recipes test-migrate bench bench-core lint fuzz
 
 ## demo: run the demo app (gin) on an embedded Redis (no Redis server needed);
 ## ADDR=host:port to listen elsewhere, REDIS_URL=redis://host:port for a real Redis
@@ -26,6 +26,12 @@ test-browser:
 ##               REDIS_ADDR=host:port for a real Redis
 test-recipes:
 	cd examples/recipes && $(GO) vet ./... && $(GO) test -race -count=1 ./...
+
+## test-migrate: the swap from the peer stores (boj/redistore, gin-contrib/sessions, gorilla CookieStore) with
+##               the real peer libraries (systest/migrate, its own module), with -race; REDIS_ADDR=host:port required
+test-migrate:
+	@if [ -z "$$REDIS_ADDR" ]; then echo "test-migrate needs a real Redis: REDIS_ADDR=host:port make test-migrate"; exit 1; fi
+	cd systest/migrate && $(GO) vet ./... && $(GO) test -race -count=1 ./...
 
 ## bench: side by side with the peers on the real server (bench/, its own module): writes bench/RESULTS.md
 ##        and bench/results.svg, then runs bench-core. Uses and flushes Redis database $(BENCH_REDIS_DB) only.

@@ -112,6 +112,15 @@ type Options struct {
 	// gorillaredis.GobSerializer, which stores what gin-contrib's own
 	// stores do.
 	Serializer gorillaredis.Serializer
+	// Migrate, when set and its window is open, adopts the sessions of the
+	// store this one replaces: gin-contrib/sessions' cookie store
+	// (gorillaredis.FromCookieStore) or its redis store
+	// (gorillaredis.FromRediStore, which is boj/redistore underneath). See
+	// gorillaredis.Migration. gin-contrib saves a session only when a
+	// handler wrote to it, so an adoption completes at the first such
+	// Save; until then each request reads the legacy session again. Nil
+	// means no migration.
+	Migrate *gorillaredis.Migration
 }
 
 // NewStore returns a Store over client with the default options, signing
@@ -125,7 +134,7 @@ func NewStore(client redis.UniversalClient, keyPairs ...[]byte) Store {
 // NewStoreWithOptions is NewStore with the core engine (prefix, timeouts,
 // size limit, user key) and the serializer configured by opts.
 func NewStoreWithOptions(client redis.UniversalClient, opts Options, keyPairs ...[]byte) Store {
-	g := gorillaredis.Options{Core: opts.Core, Serializer: opts.Serializer}
+	g := gorillaredis.Options{Core: opts.Core, Serializer: opts.Serializer, Migrate: opts.Migrate}
 	return &store{gorillaredis.NewStoreWithOptions(client, g, keyPairs...)}
 }
 

@@ -22,7 +22,8 @@
 // # Semantics
 //
 // Get and New never return a nil session. A cookie that fails its signature
-// or is not a well-formed token is ignored without touching Redis; a token
+// or is not a well-formed token is ignored without touching Redis (while a
+// Migration is on, it is first tried as the legacy store's); a token
 // that names no live session (unknown, expired, revoked) is never adopted:
 // the session is new, and its first Save mints a fresh token. Only a Redis
 // failure is returned as an error (with a usable, new session); Save then
@@ -100,6 +101,14 @@
 // The admin operations take a user id: UserSessions and RevokeUser.
 // scsredis and ginredis use the same names for the same operations.
 //
+// # Migrating from another store
+//
+// Options.Migrate adopts the live sessions of the store being replaced,
+// gorilla's CookieStore or boj/redistore, so the swap logs nobody out: a
+// legacy cookie that verifies as the old store would verify it becomes a
+// session of this store, with its values, at its first Save. See
+// Migration for what each path does and costs.
+//
 // Session.ID holds the session's public handle, which is safe to log and
 // show; the token itself only ever travels in the cookie, and Redis keys
 // hold its SHA-256.
@@ -129,6 +138,11 @@ type Options struct {
 	Core core.Options
 	// Serializer encodes session values. Nil means GobSerializer.
 	Serializer Serializer
+	// Migrate, when set and its window is open, adopts the sessions of the
+	// store this one replaces (gorilla's CookieStore, boj/redistore): see
+	// Migration. The Store reads it once, when it is made. Nil means no
+	// migration.
+	Migrate *Migration
 }
 
 // Store is a gorilla/sessions Store that keeps sessions in Redis. Options
@@ -146,8 +160,10 @@ type Store struct {
 	Codecs []securecookie.Codec
 
 	core       *core.Store
+	client     redis.UniversalClient
 	serializer Serializer
-	keyErr     error // the key pairs NewStore was given are unusable
+	keyErr     error      // the key pairs NewStore was given are unusable, or the migration
+	migrate    *migration // nil without one
 
 	// signer is the first codec as MaxAge last configured it, and window
 	// the signature lifetime it gave it: while Codecs[0] is still that
@@ -194,8 +210,16 @@ func NewStoreWithOptions(client redis.UniversalClient, opts Options, keyPairs ..
 	s := &Store{
 		Codecs:     tokenCodecs(keyPairs),
 		core:       core.New(client, opts.Core),
+		client:     client,
 		serializer: opts.Serializer,
 		keyErr:     checkKeys(keyPairs),
+	}
+	if mg, err := newMigration(opts.Migrate, client); err != nil {
+		if s.keyErr == nil {
+			s.keyErr = err
+		}
+	} else {
+		s.migrate = mg
 	}
 	if s.serializer == nil {
 		s.serializer = GobSerializer{}
@@ -237,7 +261,18 @@ func (s *Store) New(r *http.Request, name string) (*sessions.Session, error) {
 		return session, s.keyErr
 	}
 	var err error
-	if in, ok := s.token(r, name); ok {
+	in, ok := s.token(r, name)
+	if !ok || (s.migrate != nil && !core.ValidToken(in.token)) {
+		// Not this Store's cookie: the legacy store's, while a migration
+		// is on.
+		if mg := s.migrating(); mg != nil {
+			if verified, aerr := s.adopt(r, mg, name, session, st); verified {
+				return session, aerr
+			}
+			ok = false
+		}
+	}
+	if ok {
 		st.in = in
 		cs, lerr := s.core.Load(r.Context(), in.token)
 		switch {
@@ -268,6 +303,9 @@ func (s *Store) Save(r *http.Request, w http.ResponseWriter, session *sessions.S
 	if st.err != nil {
 		return st.err
 	}
+	if st.yielded {
+		return nil // another request adopted this legacy session: its cookie stands
+	}
 	opts := session.Options
 	if opts == nil {
 		opts = s.Options
@@ -278,10 +316,26 @@ func (s *Store) Save(r *http.Request, w http.ResponseWriter, session *sessions.S
 		if err := s.core.Delete(ctx, st.cs); err != nil {
 			return err
 		}
+		if st.adopt != nil {
+			// Logged out before the adoption completed: end the legacy
+			// session too.
+			if _, err := s.claimAdoption(ctx, st.adopt); err != nil {
+				return err
+			}
+			st.adopt = nil
+		}
 		http.SetCookie(w, sessions.NewCookie(session.Name(), "", opts))
 		return nil
 	}
 	if st.cs.IsNew() && len(session.Values) == 0 {
+		if st.adopt != nil {
+			// An adopted session emptied before its first Save: the
+			// legacy session ends empty too, as it would have there.
+			if _, err := s.claimAdoption(ctx, st.adopt); err != nil {
+				return err
+			}
+			st.adopt = nil
+		}
 		return nil // nothing to keep: no key, no cookie
 	}
 	if err := s.sync(st, session); err != nil {
@@ -312,6 +366,13 @@ func (s *Store) Save(r *http.Request, w http.ResponseWriter, session *sessions.S
 		return nil
 	case err != nil:
 		return err
+	}
+	if st.adopt != nil {
+		send, err := s.completeAdoption(ctx, st)
+		if err != nil || !send {
+			// Another request adopted it first: its cookie stands.
+			return err
+		}
 	}
 	session.IsNew = false
 	session.ID = st.cs.Handle()
@@ -482,9 +543,13 @@ func (s *Store) RevokeUser(ctx context.Context, userID string) (int, error) {
 
 // state is what the store keeps about one session between New and Save.
 type state struct {
-	cs  *core.Session
-	err error    // Redis failed while loading: Save refuses to write
-	in  incoming // the cookie the request came with
+	cs    *core.Session
+	err   error     // Redis failed while loading: Save refuses to write
+	in    incoming  // the cookie the request came with
+	adopt *adoption // a legacy session that Save completes the adoption of
+	// yielded: another request adopted the same legacy session first, so
+	// this one's Saves write nothing and send no cookie.
+	yielded bool
 }
 
 // states holds the states of one request's sessions. It lives in the

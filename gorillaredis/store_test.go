@@ -36,6 +36,8 @@ type env struct {
 	count *redistest.Counter
 	raw   redis.UniversalClient
 	store *gorillaredis.Store
+	// legacyKeys sign the legacy cookies of the migration tests.
+	legacyKeys [][]byte
 }
 
 func newEnv(t testing.TB, opts gorillaredis.Options, keys ...[]byte) *env {
