@@ -28,6 +28,11 @@ import (
 //	                        session's deadline (unix ms), with "\x00"<id> while a
 //	                        revoke of it is under way and "\x01"<id> for a session
 //	                        Retire deleted. Expires with its latest member.
+//	<p>adopted:<id>         "1": the session under <id> was taken over from the
+//	                        store being replaced while that store's key was
+//	                        kept (a migration's claim, see ClaimAdoption), so
+//	                        it is never taken over twice. Expires after the
+//	                        replaced store's deadline for it.
 //	<p>durable              Durability's marker, "1" (Cluster: one per node,
 //	                        <p>durable:{<tag>}). Expires after the wait.
 //
@@ -52,6 +57,8 @@ import (
 //	DeleteToken  GETDEL s | HGET s "\x00", DEL s; then ZREM i <id>
 //	Retire       EVAL del s; EVAL retire i
 //	Abandon      ZREM i "\x01"<id>
+//	ClaimAdoption
+//	             SET <p>adopted:<id> 1 NX PXAT t
 //	UserSessions ZREMRANGEBYSCORE i -inf now, ZRANGE i 0 -1 WITHSCORES; GET s |
 //	             HGET s "\x00", and PTTL s, per member; ZREM i ... or EVAL
 //	             prune i s... for the stale ones
@@ -78,12 +85,17 @@ const (
 	sessionSpace = "session:"
 	indexSpace   = "user_sessions:"
 	durableName  = "durable"
+	adoptedSpace = "adopted:"
 )
 
 func (s *Store) sessionKey(x *Session) string { return s.sessionKeyForID(x.handle) }
 
 func (s *Store) sessionKeyForID(id string) string {
 	return s.opts.Prefix + sessionSpace + id
+}
+
+func (s *Store) adoptedKey(id string) string {
+	return s.opts.Prefix + adoptedSpace + id
 }
 
 func (s *Store) indexKey(userID string) string {
@@ -542,6 +554,11 @@ func infoCmd(ctx context.Context, sections ...string) *redis.StringCmd {
 
 func configGetCmd(ctx context.Context, parameter string) *redis.MapStringStringCmd {
 	return redis.NewMapStringStringCmd(ctx, "config", "get", parameter)
+}
+
+// setNXAtCmd writes "1" under key unless it exists, expiring at at (unix ms).
+func setNXAtCmd(ctx context.Context, key string, at int64) *redis.BoolCmd {
+	return redis.NewBoolCmd(ctx, "set", key, "1", "nx", "pxat", at)
 }
 
 // setMarkerCmd writes Durability's marker, expiring after ttl.
