@@ -27,6 +27,9 @@ test-browser:
 test-recipes:
 	cd examples/recipes && $(GO) vet ./... && $(GO) test -race -count=1 ./...
 
+test-migrate:
+	cd systest/migrate && go test -race -count=1 ./...
+
 ## bench: side by side with the peers on the real server (bench/, its own module): writes bench/RESULTS.md
 ##        and bench/results.svg, then runs bench-core. Uses and flushes Redis database $(BENCH_REDIS_DB) only.
 ##        BENCH_DELAYS: simulated network delays per round trip for the delay tables.
