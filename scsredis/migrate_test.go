@@ -8,6 +8,7 @@ import (
 
 	"github.com/alexedwards/scs/v2"
 	"github.com/redisession/redisession/core"
+	"github.com/redisession/redisession/internal/redistest"
 	"github.com/redisession/redisession/scsredis"
 )
 
@@ -308,5 +309,54 @@ func TestMigrateLogin(t *testing.T) {
 	}
 	if _, found, _ := f.store.Find(tok); found {
 		t.Fatalf("the pre-login token still finds a session")
+	}
+}
+
+// BenchmarkMigrateFind is Find with the migration off and with its window
+// open: a hit of ours, a miss (a token no store holds) and an adoption,
+// with round trips per op. On a real Redis with REDIS_ADDR, on miniredis
+// otherwise.
+func BenchmarkMigrateFind(b *testing.B) {
+	for _, mode := range []string{"off", "open"} {
+		srv := redistest.Start(b)
+		count := redistest.NewCounter()
+		raw := srv.NewClient(b, nil)
+		legacyPrefix := srv.Prefix + scsredis.DefaultLegacyPrefix
+		opts := scsredis.Options{Core: core.Options{Prefix: srv.Prefix, Now: srv.Now}}
+		if mode == "open" {
+			opts.Migrate = &scsredis.Migration{Until: srv.Now().Add(time.Hour), Prefix: legacyPrefix}
+		}
+		store := scsredis.New(srv.NewClient(b, count), opts)
+		blob, _ := scs.GobCodec{}.Encode(time.Now().Add(time.Hour), map[string]interface{}{"user_id": "u", "k": "v"})
+		run := func(name string, prep func() string) {
+			b.Run(mode+"/"+name, func(b *testing.B) {
+				trips := 0
+				for i := 0; i < b.N; i++ {
+					b.StopTimer()
+					tok := prep()
+					count.Reset()
+					b.StartTimer()
+					if _, _, err := store.Find(tok); err != nil {
+						b.Fatal(err)
+					}
+					trips += count.RoundTrips()
+				}
+				b.ReportMetric(float64(trips)/float64(b.N), "roundtrips/op")
+			})
+		}
+		hit := store.Core().NewSession(core.Device{})
+		hit.Data = blob
+		if err := store.Core().Save(context.Background(), hit); err != nil {
+			b.Fatal(err)
+		}
+		run("hit", hit.Token)
+		run("miss", core.NewToken)
+		run("legacy", func() string {
+			tok := core.NewToken()
+			if err := raw.Set(context.Background(), legacyPrefix+tok, blob, time.Hour).Err(); err != nil {
+				b.Fatal(err)
+			}
+			return tok
+		})
 	}
 }
