@@ -360,3 +360,22 @@ func BenchmarkMigrateFind(b *testing.B) {
 		})
 	}
 }
+
+// TestMigrateHashTokenInStore: with sm.HashTokenInStore both stores see
+// the token's hash, and the old key is under it.
+func TestMigrateHashTokenInStore(t *testing.T) {
+	f, prefix := migrating(t, false, open)
+	f.sm.HashTokenInStore = true
+	tok := newToken()
+	if err := f.raw.Set(context.Background(), prefix+core.Handle(tok), encode(t, time.Now().Add(time.Hour), map[string]interface{}{"user_id": "hana"}), time.Hour).Err(); err != nil {
+		t.Fatal(err)
+	}
+	c := f.client(t)
+	c.setCookie(tok)
+	if got := c.get(t, "user_id"); got != "hana" {
+		t.Fatalf("user_id = %q, want hana", got)
+	}
+	if c.handle(t) == "" || legacyExists(t, f, prefix, core.Handle(tok)) {
+		t.Errorf("not adopted under the hashed token")
+	}
+}
