@@ -46,15 +46,17 @@ const DefaultLegacyPrefix = "scs:session:"
 //
 // # Once, and only once
 //
-// The read that returns the old record also removes it (or, with
-// KeepLegacy, the store claims the token first, under its own prefix, for as
-// long as the old record could live), so a token is adopted at most once:
-// of two requests racing with the same old token, one adopts it; the
-// other finds nothing for that one request (scs gives it a fresh,
-// empty session, written only if its handler puts a value) and every later
-// request finds the adopted session. There is never a second session, and a
-// session adopted and then logged out or revoked never comes back from the
-// old key.
+// The read that returns the old record also removes it, so a token is
+// adopted at most once: of two requests racing with the same old token, one
+// adopts it; the other finds nothing for that one request (scs gives it a
+// fresh, empty session, which it writes, under a new token and cookie, only
+// if the handler puts a value: the price of the race, at most once per
+// session) and every later request finds the adopted session. With
+// KeepLegacy the first request to claim the token (a key under our own
+// prefix, SET NX, kept until the old record's deadline) adopts it and the
+// others read ours. Our write is create-only besides, so even two adopters
+// could not make two sessions. A session adopted and then logged out or
+// revoked never comes back from the old key.
 //
 // # Fixation
 //
@@ -71,11 +73,22 @@ const DefaultLegacyPrefix = "scs:session:"
 //
 // With Migrate nil, Until zero or Until passed, Find is what it is without
 // a migration: no command, no decode more. With the window open, a Find
-// that finds our key costs nothing more either; one that misses costs one
-// more round trip (the script above), and an adoption one more (writing
-// our session; with KeepLegacy, two: the claim, then the session). A miss
-// is a token we do not hold (the cookie of a session that expired or was
-// logged out, or the old store's), since scs calls Find only with a cookie.
+// that finds our key costs nothing more either (1 round trip); one that
+// misses costs one more (2: the script above), and an adoption one more
+// again (3: writing our session bound to its user; 4 on Cluster, where the
+// index is written first, and 1 more with KeepLegacy, the claim), once per
+// session. A miss is a token we do not hold (the cookie of a session that
+// expired or was logged out, or the old store's), since scs calls Find
+// only with a cookie. Reading the old key in the same pipeline as ours
+// would save the miss its round trip but add a command to every hit, the
+// common case, for the whole window; the store does not.
+//
+// # Failures
+//
+// A failure after the old record was read and removed (our write refused,
+// the connection lost) returns the error, and the user is logged out, not
+// left with two sessions; with KeepLegacy the claim stays, so the record
+// is not adopted later either. Nothing fails open.
 //
 // # Bad records
 //
@@ -216,6 +229,9 @@ func (s *Store) adopt(ctx context.Context, token string) (*core.Session, error) 
 			return s.peek(ctx, token)
 		}
 	}
+	// The token came from the client, which NewSessionWithToken warns
+	// against: it is used only because the old store holds a session under
+	// it (see "Fixation" in Migration's doc).
 	x, err := s.core.NewSessionWithToken(token, deviceFrom(ctx))
 	if err != nil {
 		return nil, fmt.Errorf("scsredis: adopt: %w", err)
