@@ -98,6 +98,21 @@ func (s *Store) adoptedKey(id string) string {
 	return s.opts.Prefix + adoptedSpace + id
 }
 
+// Overlaps reports whether prefix+token, for a token of ValidToken's shape,
+// may name a key of this store: whether prefix starts with one of its key
+// spaces. (A token has no ':', and each space ends with one, so a shorter
+// prefix cannot reach into a space.) An adapter that reads another
+// store's keys by token (a migration) refuses such a prefix: those keys
+// would be ours.
+func (s *Store) Overlaps(prefix string) bool {
+	for _, space := range []string{sessionSpace, indexSpace, adoptedSpace} {
+		if strings.HasPrefix(prefix, s.opts.Prefix+space) {
+			return true
+		}
+	}
+	return false
+}
+
 func (s *Store) indexKey(userID string) string {
 	return s.opts.Prefix + indexSpace + userID
 }

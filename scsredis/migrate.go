@@ -110,7 +110,10 @@ type Migration struct {
 
 	// Prefix is the old store's key prefix; "" means DefaultLegacyPrefix,
 	// which scs's redisstore and goredisstore both use unless given
-	// another (redisstore.NewWithPrefix, goredisstore.NewWithPrefix).
+	// another (redisstore.NewWithPrefix, goredisstore.NewWithPrefix). A
+	// Prefix inside the store's own key spaces (Options.Core.Prefix
+	// followed by "session:", say) would name keys of ours: it turns the
+	// migration off, and CheckManager reports it.
 	Prefix string
 
 	// KeepLegacy leaves the old key in place, to expire on its own TTL

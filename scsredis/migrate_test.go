@@ -384,3 +384,29 @@ func TestMigrateHashTokenInStore(t *testing.T) {
 		t.Errorf("not adopted under the hashed token")
 	}
 }
+
+// TestMigratePrefixInOurKeys: a Migration.Prefix that names our own keys
+// would let a cookie holding a session's public handle take (and delete)
+// that session's key: the migration is refused, and CheckManager says so.
+func TestMigratePrefixInOurKeys(t *testing.T) {
+	f := newFixture(t, setup{})
+	store := scsredis.New(f.srv.NewClient(t, nil), scsredis.Options{
+		Core:    core.Options{Prefix: f.srv.Prefix, Now: f.srv.Now},
+		Migrate: &scsredis.Migration{Until: f.srv.Now().Add(time.Hour), Prefix: f.srv.Prefix + "session:"},
+	})
+	if err := store.CheckManager(f.sm); err == nil {
+		t.Errorf("CheckManager accepted a Migration.Prefix inside our keys")
+	}
+	victim := store.Core().NewSession(core.Device{})
+	victim.Data = encode(t, time.Now().Add(time.Hour), map[string]interface{}{"user_id": "ivy"})
+	victim.UserID = "ivy"
+	if err := store.Core().Save(context.Background(), victim); err != nil {
+		t.Fatal(err)
+	}
+	if _, found, err := store.Find(victim.Handle()); err != nil || found {
+		t.Fatalf("Find(handle) = %v, %v; want no session", found, err)
+	}
+	if !f.exists(t, victim.Handle()) {
+		t.Fatalf("Find with the victim's handle as token deleted the victim's session")
+	}
+}

@@ -163,6 +163,8 @@ type Store struct {
 	reqs    requests
 	decoded decodedBlobs
 	migrate *migration // nil: no migration
+	// migrateErr is why Options.Migrate was refused, for CheckManager.
+	migrateErr error
 }
 
 var (
@@ -184,6 +186,11 @@ func New(client redis.UniversalClient, opts Options) *Store {
 	_, isGob := opts.Codec.(scs.GobCodec)
 	s := &Store{core: c, codec: opts.Codec, userKey: c.Options().UserKey, gob: isGob}
 	s.migrate = newMigration(opts.Migrate, client)
+	if s.migrate != nil && c.Overlaps(s.migrate.prefix) {
+		// The old keys would be ours: never read them (CheckManager says why).
+		s.migrateErr = fmt.Errorf("scsredis: Migration.Prefix %q lies in the store's own keys (Options.Core.Prefix %q): the migration is off", s.migrate.prefix, c.Options().Prefix)
+		s.migrate = nil
+	}
 	s.reqs.abandon = func(ctx context.Context, x *core.Session) {
 		// The request is over: its context is done, its values still count.
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), abandonTimeout)
