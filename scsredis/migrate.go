@@ -92,11 +92,12 @@ const DefaultLegacyPrefix = "scs:session:"
 //
 // # Bad records
 //
-// A record the Codec cannot decode, one without a deadline, or one whose
-// user value core.UserIDOf refuses is not adopted: Find reports no session,
-// it is counted in Core().Counters().Malformed, and nothing of ours is
-// written (without KeepLegacy the old key is gone all the same: the old store
-// could not have read it either).
+// A record the Codec cannot decode (decoded in full, as scs will), one
+// without a deadline or a map of values, or one whose user value
+// core.UserIDOf refuses is not adopted: Find reports no session, it is
+// counted in Core().Counters().Malformed, and nothing of ours is written
+// (without KeepLegacy the old key is gone all the same: the old store could
+// not have used it either).
 type Migration struct {
 	// Until closes the window: from then on (by Options.Core.Now) the old
 	// store is never read. The zero time means no migration. Set it to
@@ -207,14 +208,26 @@ func (s *Store) adopt(ctx context.Context, token string) (*core.Session, error) 
 	if b == nil {
 		return nil, nil
 	}
-	blob := s.read(b)
-	if blob.opaque || blob.uidErr != nil || blob.deadline.IsZero() {
+	// Decoded in full, not read on gob's wire (read): scs decodes what
+	// Find returns, and a record it cannot decode must be no session, not
+	// an error on every request (gobwire.go accepts bytes a decoder may
+	// refuse: it trusts them to be scs's own). scs always writes a deadline
+	// and a map of values, if empty; a record without them is not its own
+	// (and a nil map would make sm.Put panic).
+	legacyDeadline, values, err := s.codec.Decode(b)
+	var uid string
+	if err == nil && values != nil && !legacyDeadline.IsZero() {
+		uid, err = userID(values[s.userKey], s.userKey)
+	} else if err == nil {
+		err = errors.New("no deadline or no values")
+	}
+	if err != nil {
 		s.core.CountMalformed()
 		return nil, nil
 	}
 	// scs wrote the deadline by time.Now; the store may run on its own
 	// clock (Options.Core.Now): carry it over as a duration from now.
-	deadline := now.Add(blob.deadline.Sub(time.Now()).Round(time.Millisecond))
+	deadline := now.Add(legacyDeadline.Sub(time.Now()).Round(time.Millisecond))
 	until := deadline
 	if ttl > 0 && now.Add(ttl).Before(until) {
 		until = now.Add(ttl)
@@ -240,14 +253,12 @@ func (s *Store) adopt(ctx context.Context, token string) (*core.Session, error) 
 		return nil, fmt.Errorf("scsredis: adopt: %w", err)
 	}
 	x.ShortenDeadline(deadline)
-	x.UserID = blob.uid
+	x.UserID = uid
 	x.Data = b
 	switch err := s.core.SaveUntil(ctx, x, until); {
 	case err == nil:
 		s.core.CountAdopted()
-		if blob.values != nil {
-			s.decoded.put(b, decodedBlob{blob.deadline, blob.values})
-		}
+		s.decoded.put(b, decodedBlob{legacyDeadline, values})
 		return x, nil
 	case errors.Is(err, core.ErrNotFound):
 		// A key of ours appeared under the token since the miss: that

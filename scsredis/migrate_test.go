@@ -1,7 +1,9 @@
 package scsredis_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/gob"
 	"sync"
 	"testing"
 	"time"
@@ -206,11 +208,21 @@ func TestMigrateCost(t *testing.T) {
 	}
 }
 
+// noValues is a record of scs's shape with a deadline and no Values field.
+func noValues(t *testing.T) []byte {
+	var buf bytes.Buffer
+	if err := gob.NewEncoder(&buf).Encode(&struct{ Deadline time.Time }{time.Now().Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
 func TestMigrateMalformed(t *testing.T) {
 	for _, keep := range []bool{false, true} {
 		f, prefix := migrating(t, keep, open)
 		for _, bad := range [][]byte{
 			[]byte("not gob"),
+			noValues(t), // scs always writes its map; sm.Put would panic on a nil one
 			encode(t, time.Time{}, map[string]interface{}{"user_id": "dave"}),                    // no deadline
 			encode(t, time.Now().Add(time.Hour), map[string]interface{}{"user_id": []byte("x")}), // a user id UserIDOf refuses
 		} {
