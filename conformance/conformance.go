@@ -72,6 +72,8 @@ import (
 //	NoResurrection/Renew        a request in flight when its session is renewed in another tab cannot
 //	                            write the old token back
 //	Limits/Size                 an oversized save is refused and the stored session is unchanged
+//	Limits/Sensitive            with core.Options.Sensitive, a save of a value the list denies fails
+//	                            with an error naming it and writes nothing; other values save as usual
 //	Limits/MalformedStoredData  garbage, a wrong type or an oversized value under a session key is a
 //	                            miss or an error, never a panic, and is left untouched (FuzzStoredBytes
 //	                            tries any bytes)

@@ -88,6 +88,9 @@ var properties = []property{
 			"token back"},
 	{name: "Limits/Size", options: func(o *core.Options) { o.MaxRecordSize = 2048 }, run: sizeLimit,
 		spec: "an oversized save is refused and the stored session is unchanged"},
+	{name: "Limits/Sensitive", options: func(o *core.Options) { o.Sensitive = core.DefaultSensitive }, run: sensitiveNames,
+		spec: "with core.Options.Sensitive, a save of a value the list denies fails with an error naming it " +
+			"and writes nothing; other values save as usual"},
 	{name: "Limits/MalformedStoredData", options: func(o *core.Options) { o.MaxRecordSize = 2048 }, run: malformedStoredData,
 		spec: "garbage, a wrong type or an oversized value under a session key is a miss or an error, " +
 			"never a panic, and is left untouched (FuzzStoredBytes tries any bytes)"},
@@ -658,6 +661,34 @@ func sizeLimit(t *testing.T, p *prop) {
 				t.Errorf("%s holds %d bytes, over the %d-byte limit", k, n, p.opts.MaxRecordSize)
 			}
 		}
+	}
+}
+
+func sensitiveNames(t *testing.T, p *prop) {
+	d := p.device(t, "a")
+	r := d.set(t, "theme", "dark")
+	for _, name := range []string{"password", "card_number", "cvv"} {
+		got, status := d.do(t, "POST", "/set?k="+name+"&v=secret")
+		if status == http.StatusOK || !strings.Contains(got.Err, name) {
+			t.Errorf("saving %q: status %d, err %q; want a failure that names the value", name, status, got.Err)
+		}
+		if got := d.get(t, name); got.Found || got.Handle != r.Handle {
+			t.Errorf("after the refused save of %q: found %v in %s; want nothing, in %s", name, got.Found, got.Handle, r.Handle)
+		}
+	}
+	if got := d.get(t, "theme"); got.Value != "dark" {
+		t.Errorf("the stored value became %q after refused saves", got.Value)
+	}
+	before := len(p.srv.Keys(t, p.raw))
+	fresh := p.device(t, "b")
+	if _, status := fresh.do(t, "POST", "/set?k=password&v=secret"); status == http.StatusOK {
+		t.Errorf("a new session holding a password was saved")
+	}
+	if after := len(p.srv.Keys(t, p.raw)); after != before {
+		t.Errorf("a refused new session left %d keys behind", after-before)
+	}
+	if got := fresh.set(t, "n", "1"); !core.ValidHandle(got.Handle) {
+		t.Errorf("after a refused save, an ordinary save got handle %q", got.Handle)
 	}
 }
 

@@ -66,6 +66,16 @@ type Options struct {
 	// restart cannot undo it; the zero value does not wait. See Durability.
 	Durability Durability
 
+	// Sensitive names session values that must never be stored: a save
+	// of a session holding a value whose name matches one is refused with
+	// ErrSensitive (naming the value) and writes nothing. Names match
+	// case-insensitively, ignoring what is not a letter or a digit; a
+	// pattern of six characters or more matches anywhere in a name
+	// ("password" denies "new_password"), a shorter one only a whole word
+	// ("cvv" denies "card_cvv" and "cardCVV", not "cvvalue"). Nil means no
+	// check; DefaultSensitive is a list to start from.
+	Sensitive []string
+
 	// Now is the clock. Nil means time.Now. Tests set it to move time along
 	// with an embedded Redis.
 	Now func() time.Time

@@ -17,13 +17,14 @@ type Store struct {
 	layout  layout
 	stats   counters
 	guard   guard
+	deny    denyList // Options.Sensitive
 }
 
 // New returns a Store over client, which may be a single node, a Sentinel
 // failover client or a Cluster client. The client is the caller's: Store never
 // closes it.
 func New(client redis.UniversalClient, opts Options) *Store {
-	s := &Store{client: client, opts: opts.withDefaults(), layout: newLayout(opts.Layout)}
+	s := &Store{client: client, opts: opts.withDefaults(), layout: newLayout(opts.Layout), deny: newDenyList(opts.Sensitive)}
 	if _, ok := client.(*redis.ClusterClient); ok {
 		s.ordered = true
 	}

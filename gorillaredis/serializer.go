@@ -15,13 +15,24 @@ type Serializer interface {
 	Deserialize(data []byte, values map[interface{}]interface{}) error
 }
 
-// GobSerializer encodes values with encoding/gob, as gorilla's CookieStore
-// does: an int stays an int, and any type registered with gob.Register
-// round-trips. It is the default.
+// GobSerializer keeps gob's type fidelity, as gorilla's CookieStore does:
+// an int stays an int, and any type registered with gob.Register
+// round-trips. It is the default. The common value types (strings, the
+// integer and float types, bool, []byte, time.Time, and slices and
+// string-keyed maps of them) are written in a compact, canonical encoding
+// that needs no gob.Register, and the rest with gob, value by value; a map
+// with a key that is not a string is one gob map. It reads the sessions
+// earlier versions wrote (all gob). Equal values always make equal bytes,
+// so a Save of unchanged values decodes nothing (but a gob value's bytes,
+// when they differ).
 type GobSerializer struct{}
 
 // Serialize implements Serializer.
 func (GobSerializer) Serialize(values map[interface{}]interface{}) ([]byte, error) {
+	b, ok, err := encodeCompact(values)
+	if ok || err != nil {
+		return b, err
+	}
 	var buf bytes.Buffer
 	if err := gob.NewEncoder(&buf).Encode(values); err != nil {
 		return nil, fmt.Errorf("gorillaredis: gob encode: %w", err)
@@ -31,10 +42,36 @@ func (GobSerializer) Serialize(values map[interface{}]interface{}) ([]byte, erro
 
 // Deserialize implements Serializer.
 func (GobSerializer) Deserialize(data []byte, values map[interface{}]interface{}) error {
+	if isCompact(data) {
+		return decodeCompact(data, values)
+	}
 	if err := gob.NewDecoder(bytes.NewReader(data)).Decode(&values); err != nil {
 		return fmt.Errorf("gorillaredis: gob decode: %w", err)
 	}
 	return nil
+}
+
+// same implements comparer.
+func (GobSerializer) same(old, b []byte, values map[interface{}]interface{}) (same, ok bool) {
+	return sameCompact(old, b, values)
+}
+
+// sameValue implements comparer: single values are compact only when
+// nothing in them needs gob, so two compact encodings are canonical.
+func (GobSerializer) sameValue(old, b []byte) (same, ok bool) {
+	if isCompact(old) && isCompact(b) {
+		return bytes.Equal(old, b), true
+	}
+	return false, false
+}
+
+// comparer is implemented by serializers whose bytes tell, without
+// decoding, whether two encodings hold equal values. ok is false when they
+// cannot tell (old bytes in an earlier format), and the values are then
+// decoded and compared.
+type comparer interface {
+	same(old, b []byte, values map[interface{}]interface{}) (same, ok bool)
+	sameValue(old, b []byte) (same, ok bool)
 }
 
 // JSONSerializer encodes values as a JSON object, readable in redis-cli.
@@ -83,10 +120,13 @@ type FieldSerializer interface {
 	DeserializeValue(data []byte) (interface{}, error)
 }
 
-// SerializeValue implements FieldSerializer: the value travels as a gob
-// interface value, so its type must be registered with gob.Register unless
-// it is a basic type, as with a whole map.
+// SerializeValue implements FieldSerializer: a value of the common types
+// is written compact, as in a whole map; any other travels as a gob
+// interface value, so its type must be registered with gob.Register.
 func (GobSerializer) SerializeValue(v interface{}) ([]byte, error) {
+	if b, ok := appendKnown([]byte{compactMagic, compactVersion}, v, 0); ok {
+		return b, nil
+	}
 	var buf bytes.Buffer
 	if err := gob.NewEncoder(&buf).Encode(&v); err != nil {
 		return nil, fmt.Errorf("gorillaredis: gob encode: %w", err)
@@ -96,6 +136,9 @@ func (GobSerializer) SerializeValue(v interface{}) ([]byte, error) {
 
 // DeserializeValue implements FieldSerializer.
 func (GobSerializer) DeserializeValue(data []byte) (interface{}, error) {
+	if isCompact(data) {
+		return decodeValue(data)
+	}
 	var v interface{}
 	if err := gob.NewDecoder(bytes.NewReader(data)).Decode(&v); err != nil {
 		return nil, fmt.Errorf("gorillaredis: gob decode: %w", err)

@@ -32,9 +32,10 @@
 // Loading a session slides its expiry to now+IdleTimeout, capped by its
 // absolute deadline (created+Lifetime), in the same command that reads it:
 // a request that only reads costs one round trip and needs no Save. A Save
-// whose values did not change writes nothing to Redis. Values are compared
-// by their decoded form, not by bytes, because gob does not encode a map's
-// entries in a stable order.
+// whose values did not change writes nothing to Redis, and with
+// GobSerializer (the default) it decodes nothing either: its format is
+// canonical, so the stored bytes tell (see GobSerializer). With another
+// serializer the stored values are decoded and compared.
 //
 // Save always sends the cookie, as gorilla's stores do, so its Expires moves
 // with each Save. Its signature is made again only when it must be: for a
@@ -286,6 +287,11 @@ func (s *Store) Save(r *http.Request, w http.ResponseWriter, session *sessions.S
 	if err := s.sync(st, session); err != nil {
 		return err
 	}
+	if st.cs.Modified() {
+		if err := s.checkNames(session.Values); err != nil {
+			return err
+		}
+	}
 	// Sign first: a cookie that cannot be made must not leave a session
 	// (and a device in the user's list) behind.
 	value, err := s.cookieFor(st, session.Name(), opts)
@@ -356,6 +362,9 @@ func (s *Store) Renew(r *http.Request, session *sessions.Session) error {
 		return st.err
 	}
 	if err := s.sync(st, session); err != nil {
+		return err
+	}
+	if err := s.checkNames(session.Values); err != nil {
 		return err
 	}
 	if err := s.core.Renew(r.Context(), st.cs); err != nil {
@@ -563,6 +572,12 @@ func (s *Store) syncFields(st *state, values map[interface{}]interface{}) error 
 			return err
 		}
 		if old, ok := st.cs.Fields[name]; ok && string(old) != string(b) {
+			if c, isComparer := fs.(comparer); isComparer {
+				if _, known := c.sameValue(old, b); known {
+					fields[name] = b // canonical bytes: different means changed
+					continue
+				}
+			}
 			if ov, err := fs.DeserializeValue(old); err == nil && reflect.DeepEqual(ov, v) {
 				b = old // equal value, unstable encoding (a map inside): keep the stored bytes
 			}
@@ -574,8 +589,11 @@ func (s *Store) syncFields(st *state, values map[interface{}]interface{}) error 
 }
 
 // sync copies the session's values into its core session. When they equal
-// what is stored, the stored bytes are kept so core sees no change: gob
-// encodes maps in random order, so equal values can encode differently.
+// what is stored, the stored bytes are kept so core sees no change. Equal
+// bytes are equal values; different bytes are compared by the serializer
+// when it can (GobSerializer's canonical format), and by decoding the
+// stored bytes otherwise (gob encodes maps in random order, so equal values
+// can encode differently).
 func (s *Store) sync(st *state, session *sessions.Session) error {
 	values := session.Values
 	if values == nil {
@@ -594,12 +612,32 @@ func (s *Store) sync(st *state, session *sessions.Session) error {
 		return err
 	}
 	if !st.cs.IsNew() && string(b) != string(st.cs.Data) && st.cs.Data != nil {
+		if c, ok := s.serializer.(comparer); ok {
+			if same, known := c.same(st.cs.Data, b, values); known {
+				if !same {
+					st.cs.Data = b
+				}
+				return nil
+			}
+		}
 		old := make(map[interface{}]interface{}, len(values))
 		if s.serializer.Deserialize(st.cs.Data, old) == nil && reflect.DeepEqual(old, values) {
 			return nil // unchanged: keep Data as stored
 		}
 	}
 	st.cs.Data = b
+	return nil
+}
+
+// checkNames refuses values whose names core.Options.Sensitive denies.
+func (s *Store) checkNames(values map[interface{}]interface{}) error {
+	for k := range values {
+		if name, ok := k.(string); ok {
+			if err := s.core.CheckName(name); err != nil {
+				return fmt.Errorf("gorillaredis: save: %w", err)
+			}
+		}
+	}
 	return nil
 }
 

@@ -3,6 +3,7 @@ package scsredis
 import (
 	"bytes"
 	"crypto/sha256"
+	"fmt"
 	"reflect"
 	"sync"
 	"time"
@@ -131,4 +132,35 @@ func (s *Store) same(stored []byte, c *committed) bool {
 		return false
 	}
 	return len(c.values) == 0 || reflect.DeepEqual(d.values, c.values)
+}
+
+// checkNames refuses values whose names core.Options.Sensitive denies: the
+// names are read off the wire when the blob was (GobCodec), from the
+// decoded values otherwise. An opaque blob has no names to check.
+func (s *Store) checkNames(c *committed) error {
+	check := func(name string) error {
+		if err := s.core.CheckName(name); err != nil {
+			return fmt.Errorf("scsredis: commit: %w", err)
+		}
+		return nil
+	}
+	if len(s.core.Options().Sensitive) == 0 {
+		return nil
+	}
+	if c.values == nil && c.wireOK {
+		for _, e := range c.wire.entries {
+			r := gobReader{b: e}
+			key, _ := r.bytes()
+			if err := check(string(key)); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	for name := range c.values {
+		if err := check(name); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -301,6 +301,11 @@ func (s *Store) CommitCtx(ctx context.Context, token string, b []byte, expiry ti
 			x.Data = b
 		}
 		wasNew, written := x.IsNew(), x.Modified()
+		if written {
+			if err := s.checkNames(&blob); err != nil {
+				return err
+			}
+		}
 		err = s.core.SaveUntil(ctx, x, until)
 		switch {
 		case err == nil:

@@ -140,6 +140,9 @@ func (x *Session) Login(r *http.Request, userID string) error {
 // Renew gives the session a new token now (Login calls it).
 func (x *Session) Renew(r *http.Request) error {
 	x.sync()
+	if err := x.checkNames(); err != nil {
+		return err
+	}
 	if err := x.store.Core.Renew(r.Context(), x.cs); err != nil {
 		return err
 	}
@@ -167,6 +170,16 @@ func (x *Session) sync() {
 	x.cs.Data, _ = json.Marshal(x.values) // map keys sorted: equal values, equal bytes
 }
 
+// checkNames refuses values whose names core.Options.Sensitive denies.
+func (x *Session) checkNames() error {
+	for k := range x.values {
+		if err := x.store.Core.CheckName(k); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // Save writes the session if it changed and sends its cookie if it is new.
 // A session ended elsewhere while this request ran is not written back: the
 // client gets its cookie expired.
@@ -182,6 +195,11 @@ func (s *Store) Save(w http.ResponseWriter, r *http.Request, x *Session) error {
 		return nil // nothing to keep: no key, no cookie
 	}
 	x.sync()
+	if x.cs.Modified() {
+		if err := x.checkNames(); err != nil {
+			return err
+		}
+	}
 	isNew := x.cs.IsNew()
 	err := s.Core.Save(r.Context(), x.cs)
 	switch {

@@ -181,6 +181,11 @@ func (c Config) Defaults() Config {
 	if c.SessionKey == nil {
 		c.SessionKey = SessionKey()
 	}
+	if c.Core.Sensitive == nil {
+		// A session must never hold a password or a card: refuse the save
+		// of a value named like one (README, "Sensitive values").
+		c.Core.Sensitive = core.DefaultSensitive
+	}
 	return c
 }
 
