@@ -94,7 +94,9 @@ const DefaultLegacyPrefix = "scs:session:"
 //
 // A record the Codec cannot decode (decoded in full, as scs will), one
 // without a deadline or a map of values, or one whose user value
-// core.UserIDOf refuses is not adopted: Find reports no session, it is
+// core.UserIDOf refuses, or one holding a value Options.Core.Sensitive
+// denies (a commit would refuse to store it) is not adopted: Find reports
+// no session, it is
 // counted in Core().Counters().Malformed, and nothing of ours is written
 // (without KeepLegacy the old key is gone all the same: the old store could
 // not have used it either).
@@ -220,6 +222,11 @@ func (s *Store) adopt(ctx context.Context, token string) (*core.Session, error) 
 		uid, err = userID(values[s.userKey], s.userKey)
 	} else if err == nil {
 		err = errors.New("no deadline or no values")
+	}
+	if err == nil {
+		// What Options.Core.Sensitive denies, a commit would refuse to
+		// store; an adoption does not store it either.
+		err = s.checkNames(&committed{values: values})
 	}
 	if err != nil {
 		s.core.CountMalformed()

@@ -249,6 +249,26 @@ func TestMigrateMalformed(t *testing.T) {
 	}
 }
 
+// TestMigrateSensitive: a record holding a value Options.Core.Sensitive
+// denies is not adopted (a commit would refuse it), and nothing is written.
+func TestMigrateSensitive(t *testing.T) {
+	f, prefix := migrating(t, false, open)
+	f.store = scsredis.New(f.srv.NewClient(t, f.count), scsredis.Options{
+		Core:    core.Options{Prefix: f.srv.Prefix, Now: f.srv.Now, Sensitive: core.DefaultSensitive},
+		Migrate: &scsredis.Migration{Until: open(f.srv.Now()), Prefix: prefix},
+	})
+	tok := legacy(t, f, prefix, time.Now().Add(time.Hour), time.Hour, map[string]interface{}{"user_id": "jo", "password": "hunter2"})
+	if _, found, err := f.store.Find(tok); err != nil || found {
+		t.Fatalf("Find = %v, %v; want no session", found, err)
+	}
+	if got := f.store.Core().Counters(); got.Adopted != 0 || got.Malformed != 1 {
+		t.Errorf("Adopted %d, Malformed %d; want 0, 1", got.Adopted, got.Malformed)
+	}
+	if len(f.keys(t)) != 0 {
+		t.Errorf("keys left: %v", f.keys(t))
+	}
+}
+
 // TestMigrateConcurrent: requests racing with one old token adopt it once,
 // into one session.
 func TestMigrateConcurrent(t *testing.T) {
