@@ -206,6 +206,25 @@ func TestMigrateCost(t *testing.T) {
 	if got := f.count.RoundTrips(); got != want {
 		t.Errorf("an adoption costs %d round trips (%v), want %d", got, f.count.Commands(), want)
 	}
+
+	// The adopting request as a whole, with scs's IdleTimeout: the adoption,
+	// then scs's commit of unchanged values, which only moves the expiry.
+	f, prefix = migrating(t, false, open)
+	tok = legacy(t, f, prefix, time.Now().Add(time.Hour), time.Hour, map[string]interface{}{"user_id": "carol"})
+	c := f.client(t)
+	c.setCookie(tok)
+	f.count.Reset()
+	if got := c.get(t, "user_id"); got != "carol" {
+		t.Fatalf("user_id = %q", got)
+	}
+	if got := f.count.RoundTrips(); got != want+1 {
+		t.Errorf("the adopting request costs %d round trips (%v), want %d", got, f.count.Commands(), want+1)
+	}
+	f.count.Reset()
+	c.get(t, "user_id")
+	if got := f.count.RoundTrips(); got != 2 {
+		t.Errorf("the next request costs %d round trips (%v), want 2 (Find, scs's commit)", got, f.count.Commands())
+	}
 }
 
 // noValues is a record of scs's shape with a deadline and no Values field.
