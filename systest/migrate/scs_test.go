@@ -248,3 +248,49 @@ func TestDefaultPrefix(t *testing.T) {
 		}
 	}
 }
+
+// TestKeepLegacyRollback: with KeepLegacy the peer's key stays, on its own
+// TTL, so swapping back to the peer (a rollback) still finds the user
+// logged in; and ours adopted the session only once.
+func TestKeepLegacyRollback(t *testing.T) {
+	addr := redisAddr(t)
+	ctx := context.Background()
+	rdb := goredis.NewClient(&goredis.Options{Addr: addr})
+	t.Cleanup(func() { _ = rdb.Close() })
+	peerPrefix := randomPrefix(t, "scs:session:")
+	dropKeys(t, rdb, peerPrefix)
+	peer := goredisstore.NewWithPrefix(rdb, peerPrefix)
+	a := newSCSApp(t, peer)
+	b := newBrowser(t, a)
+	b.get(t, "/login?user=alice")
+	tok := b.cookie()
+	ttl := rdb.PTTL(ctx, peerPrefix+tok).Val()
+
+	ourPrefix := randomPrefix(t, "ours:")
+	dropKeys(t, rdb, ourPrefix)
+	ours := scsredis.New(rdb, scsredis.Options{
+		Core:    core.Options{Prefix: ourPrefix},
+		Migrate: &scsredis.Migration{Until: time.Now().Add(time.Hour), Prefix: peerPrefix, KeepLegacy: true},
+	})
+	swap := func(st scs.Store) {
+		a.mu.Lock()
+		a.sm.Store = st
+		a.mu.Unlock()
+	}
+	swap(ours)
+	for i := 0; i < 2; i++ {
+		if got := b.get(t, "/whoami"); got != "alice|3 apples|1" {
+			t.Fatalf("request %d after the swap: %q", i, got)
+		}
+	}
+	if left := rdb.PTTL(ctx, peerPrefix+tok).Val(); left <= 0 || left > ttl {
+		t.Fatalf("the kept key's TTL is %v, want its own (≤ %v)", left, ttl)
+	}
+	if got := ours.Core().Counters().Adopted; got != 1 {
+		t.Errorf("Adopted = %d, want 1", got)
+	}
+	swap(peer)
+	if got := b.get(t, "/whoami"); got != "alice|3 apples|1" {
+		t.Fatalf("after swapping back to the peer: %q", got)
+	}
+}
