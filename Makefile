@@ -27,7 +27,7 @@ test-browser:
 test-recipes:
 	cd examples/recipes && $(GO) vet ./... && $(GO) test -race -count=1 ./...
 
-## test-migrate: the swap from the peer stores (boj/redistore, gin-contrib/sessions, gorilla CookieStore) with
+## test-migrate: the swap from the peer stores (boj/redistore, gin-contrib/sessions, gorilla CookieStore, scs redisstore and goredisstore) with
 ##               the real peer libraries (systest/migrate, its own module), with -race; REDIS_ADDR=host:port required
 test-migrate:
 	@if [ -z "$$REDIS_ADDR" ]; then echo "test-migrate needs a real Redis: REDIS_ADDR=host:port make test-migrate"; exit 1; fi

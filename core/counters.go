@@ -32,6 +32,12 @@ type Counters struct {
 // rising count means the adapter is misconfigured.
 func (s *Store) CountOpaque() { s.stats.opaque.Add(1) }
 
+// CountMalformed records a payload an adapter found and could not use as a
+// session, such as a record of the store being replaced that its codec
+// cannot decode: it counts in Counters().Malformed, as keys of ours that
+// hold no record do.
+func (s *Store) CountMalformed() { s.stats.malformed.Add(1) }
+
 // CountAdopted records a session an adapter took over from the store it
 // replaces (a migration): the user stayed logged in through the swap. Its
 // rate falls to zero once every live legacy session has been adopted or has

@@ -30,6 +30,17 @@ import (
 //	                        session's deadline (unix ms), with "\x00"<id> while a
 //	                        revoke of it is under way and "\x01"<id> for a session
 //	                        Retire deleted. Expires with its latest member.
+//	<p>adopted:<id>         "1": the session under <id> was taken over from the
+//	                        store being replaced while that store's key was
+//	                        kept (a migration's claim, see ClaimAdoption), so
+//	                        it is never taken over twice. Expires after the
+//	                        replaced store's deadline for it.
+//	<p>adopted:<hex>        gorillaredis's claim of a legacy cookie or key:
+//	                        <hex> the SHA-256 of the cookie value or legacy
+//	                        key, the value a mark with the adoption's time;
+//	                        expires at the window's end, at most the old
+//	                        MaxAge (gorillaredis/migrate.go builds it: the
+//	                        one key not built here)
 //	<p>durable              Durability's marker, "1" (Cluster: one per node,
 //	                        <p>durable:{<tag>}). Expires after the wait.
 //
@@ -58,6 +69,8 @@ import (
 //	Retire       EVAL retireSession s i (Cluster: EVAL del s; EVAL retire i);
 //	             EVAL del s for a session of no user
 //	Abandon      ZREM i "\x01"<id>
+//	ClaimAdoption
+//	             SET <p>adopted:<id> 1 NX PXAT t
 //	UserSessions ZREMRANGEBYSCORE i -inf now, ZRANGE i 0 -1 WITHSCORES; GET s |
 //	             HGET s "\x00", and PTTL s, per member; ZREM i ... or EVAL
 //	             prune i s... for the stale ones
@@ -91,12 +104,32 @@ const (
 	sessionSpace = "session:"
 	indexSpace   = "user_sessions:"
 	durableName  = "durable"
+	adoptedSpace = "adopted:"
 )
 
 func (s *Store) sessionKey(x *Session) string { return s.sessionKeyForID(x.handle) }
 
 func (s *Store) sessionKeyForID(id string) string {
 	return s.opts.Prefix + sessionSpace + id
+}
+
+func (s *Store) adoptedKey(id string) string {
+	return s.opts.Prefix + adoptedSpace + id
+}
+
+// Overlaps reports whether prefix+token, for a token of ValidToken's shape,
+// may name a key of this store: whether prefix starts with one of its key
+// spaces. (A token has no ':', and each space ends with one, so a shorter
+// prefix cannot reach into a space.) An adapter that reads another
+// store's keys by token (a migration) refuses such a prefix: those keys
+// would be ours.
+func (s *Store) Overlaps(prefix string) bool {
+	for _, space := range []string{sessionSpace, indexSpace, adoptedSpace} {
+		if strings.HasPrefix(prefix, s.opts.Prefix+space) {
+			return true
+		}
+	}
+	return false
 }
 
 func (s *Store) indexKey(userID string) string {
@@ -715,6 +748,11 @@ func infoCmd(ctx context.Context, sections ...string) *redis.StringCmd {
 
 func configGetCmd(ctx context.Context, parameter string) *redis.MapStringStringCmd {
 	return redis.NewMapStringStringCmd(ctx, "config", "get", parameter)
+}
+
+// setNXAtCmd writes "1" under key unless it exists, expiring at at (unix ms).
+func setNXAtCmd(ctx context.Context, key string, at int64) *redis.BoolCmd {
+	return redis.NewBoolCmd(ctx, "set", key, "1", "nx", "pxat", at)
 }
 
 // setMarkerCmd writes Durability's marker, expiring after ttl.

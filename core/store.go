@@ -603,6 +603,27 @@ func (s *Store) Abandon(ctx context.Context, x *Session) error {
 	return nil
 }
 
+// ClaimAdoption records that the session under token is being taken over
+// from the store being replaced, whose key for it stays (a migration that
+// keeps the old store's key): it returns true for the first claim of
+// token and false for every later one until the claim expires at until, in
+// one round trip. Claim before writing the adopted session, and let the
+// claim outlive the old key (until at or after the old store's deadline for
+// it): a session adopted and then logged out or revoked must not be taken
+// over again from the key that is still there.
+func (s *Store) ClaimAdoption(ctx context.Context, token string, until time.Time) (bool, error) {
+	if !s.validToken(token) {
+		s.stats.rejected.Add(1)
+		return false, ErrInvalidToken
+	}
+	handle := hashToken(token)
+	cmd := setNXAtCmd(ctx, s.adoptedKey(handle), millis(until))
+	if err := s.client.Process(ctx, cmd); err != nil && err != redis.Nil {
+		return false, fmt.Errorf("redisession: claim %s: %w", handle, err)
+	}
+	return cmd.Val(), nil
+}
+
 // Successor returns a session under token (minted by the framework, as for
 // NewSessionWithToken) that takes over a retired session's user, data and
 // device, created now. Its Save writes it only if the retired session was

@@ -36,10 +36,11 @@ func checkCookie(sm *scs.SessionManager) error {
 // Options.Codec that cannot decode what sm.Codec writes (sessions would be
 // stored opaque, bound to no user, in no device list), and an
 // Options.Core.Lifetime shorter than sm.Lifetime (sessions would end before
-// the cookie scs sends says).
+// the cookie scs sends says), and an Options.Migrate refused because its
+// Prefix lies in the store's own keys.
 // It checks the manager; core.Store.CheckServer checks the Redis server.
 func (s *Store) CheckManager(sm *scs.SessionManager) error {
-	errs := []error{checkCookie(sm)}
+	errs := []error{checkCookie(sm), s.migrateErr}
 	codec := sm.Codec
 	if codec == nil {
 		codec = scs.GobCodec{}

@@ -8,6 +8,8 @@ import (
 	"github.com/alexedwards/scs/v2"
 
 	"github.com/redisession/redisession/conformance"
+	"github.com/redisession/redisession/core"
+	"github.com/redisession/redisession/internal/redistest"
 	"github.com/redisession/redisession/scsredis"
 )
 
@@ -46,4 +48,50 @@ func FuzzFindStoredBytes(f *testing.F) {
 // conformance.FuzzCookie).
 func FuzzCookie(f *testing.F) {
 	conformance.FuzzCookie(f, harness{})
+}
+
+// FuzzMigrateLegacyBytes: whatever bytes sit under the old store's key,
+// Find during a migration neither panics nor fails: it adopts exactly the
+// bytes the Codec decodes, bound to their user, and for any other writes
+// nothing of ours and counts them malformed.
+func FuzzMigrateLegacyBytes(f *testing.F) {
+	blob, err := scs.GobCodec{}.Encode(time.Now().Add(time.Hour), map[string]interface{}{"user_id": "u1", "n": "1"})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(blob)
+	f.Add(blob[:len(blob)-1])
+	f.Add([]byte{})
+	f.Add([]byte("scs"))
+	srv := redistest.Start(f)
+	raw := srv.NewClient(f, nil)
+	legacyPrefix := srv.Prefix + scsredis.DefaultLegacyPrefix
+	store := scsredis.New(srv.NewClient(f, nil), scsredis.Options{
+		Core:    core.Options{Prefix: srv.Prefix, Now: srv.Now},
+		Migrate: &scsredis.Migration{Until: srv.Now().Add(24 * time.Hour), Prefix: legacyPrefix},
+	})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		ctx := context.Background()
+		tok := core.NewToken()
+		if err := raw.Set(ctx, legacyPrefix+tok, b, time.Hour).Err(); err != nil {
+			t.Fatal(err)
+		}
+		data, found, err := store.FindCtx(ctx, tok)
+		if err != nil {
+			t.Fatalf("FindCtx over %q: %v", b, err)
+		}
+		_, values, decErr := scs.GobCodec{}.Decode(b)
+		if found {
+			if decErr != nil || values == nil || string(data) != string(b) {
+				t.Fatalf("adopted %q (decodes: %v) as %q", b, decErr, data)
+			}
+			if uid, _ := core.UserIDOf(values["user_id"]); uid != "" && !core.ValidHandle(store.Core().Handle(tok)) {
+				t.Fatalf("bad handle")
+			}
+			return
+		}
+		if n := raw.Exists(ctx, store.Core().SessionKey(core.Handle(tok))).Val(); n != 0 {
+			t.Fatalf("not adopted, yet a key of ours was written for %q", b)
+		}
+	})
 }

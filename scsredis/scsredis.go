@@ -137,6 +137,11 @@ type Options struct {
 	// user and counted in Core().Counters().Opaque; CheckManager reports the
 	// mismatch at startup.
 	Codec scs.Codec
+
+	// Migrate, if set, adopts the live sessions of the scs store this one
+	// replaces (redisstore, goredisstore) until Migrate.Until: see
+	// Migration. Nil, or a zero Until, means none.
+	Migrate *Migration
 }
 
 // DefaultLifetime is the absolute cap a Store puts on sessions when
@@ -157,6 +162,9 @@ type Store struct {
 	gob     bool // codec is scs.GobCodec: commits read its wire format (gobwire.go)
 	reqs    requests
 	decoded decodedBlobs
+	migrate *migration // nil: no migration
+	// migrateErr is why Options.Migrate was refused, for CheckManager.
+	migrateErr error
 }
 
 var (
@@ -177,6 +185,12 @@ func New(client redis.UniversalClient, opts Options) *Store {
 	c := core.New(client, co)
 	_, isGob := opts.Codec.(scs.GobCodec)
 	s := &Store{core: c, codec: opts.Codec, userKey: c.Options().UserKey, gob: isGob}
+	s.migrate = newMigration(opts.Migrate, client)
+	if s.migrate != nil && c.Overlaps(s.migrate.prefix) {
+		// The old keys would be ours: never read them (CheckManager says why).
+		s.migrateErr = fmt.Errorf("scsredis: Migration.Prefix %q lies in the store's own keys (Options.Core.Prefix %q): the migration is off", s.migrate.prefix, c.Options().Prefix)
+		s.migrate = nil
+	}
 	s.reqs.abandon = func(ctx context.Context, x *core.Session) {
 		// The request is over: its context is done, its values still count.
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), abandonTimeout)
@@ -217,11 +231,20 @@ func (s *Store) Delete(token string) error {
 // FindCtx returns the data for a session token in one round trip.
 // An unknown, expired, revoked or malformed token, and data under the key
 // that this store did not write, return found=false and a nil error.
+// During a migration (Options.Migrate) a token we do not hold may be the
+// old store's: see Migration.
 func (s *Store) FindCtx(ctx context.Context, token string) ([]byte, bool, error) {
 	x, err := s.core.Peek(ctx, token)
 	switch {
 	case err == nil:
-	case errors.Is(err, core.ErrNotFound), errors.Is(err, core.ErrInvalidToken):
+	case errors.Is(err, core.ErrNotFound):
+		if s.migrate == nil {
+			return nil, false, nil
+		}
+		if x, err = s.adopt(ctx, token); x == nil || err != nil {
+			return nil, false, err
+		}
+	case errors.Is(err, core.ErrInvalidToken):
 		return nil, false, nil
 	default:
 		return nil, false, err
