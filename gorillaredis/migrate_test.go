@@ -472,9 +472,10 @@ func TestMigrateUnkeepable(t *testing.T) {
 		values map[interface{}]interface{}
 		want   error
 	}{
-		// JSON gives a nested object as map[string]interface{}, which gob
-		// cannot hold in an interface without gob.Register.
-		{"type", core.Options{}, map[interface{}]interface{}{"user_id": "alice", "prefs": map[string]interface{}{"theme": "dark"}}, nil},
+		// JSON gives a nested object as map[string]interface{}: the
+		// default serializer holds it up to 32 deep, and beyond that only
+		// gob could, which cannot without gob.Register.
+		{"type", core.Options{}, map[interface{}]interface{}{"user_id": "alice", "prefs": nestedJSON(40)}, nil},
 		{"user", core.Options{}, map[interface{}]interface{}{"user_id": true}, nil},
 		{"size", core.Options{MaxRecordSize: 200}, map[interface{}]interface{}{"user_id": "alice", "blob": strings.Repeat("x", 400)}, core.ErrTooLarge},
 	} {
@@ -682,4 +683,13 @@ func TestMigrateLegacyClient(t *testing.T) {
 	if !old.legacyEnded(t, prefix+"ID1") {
 		t.Fatal("the legacy session is still there after the adoption")
 	}
+}
+
+// nestedJSON is a JSON object depth levels deep, as encoding/json decodes it.
+func nestedJSON(depth int) interface{} {
+	var v interface{} = "leaf"
+	for i := 0; i < depth; i++ {
+		v = map[string]interface{}{"k": v}
+	}
+	return v
 }
