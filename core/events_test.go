@@ -2,6 +2,7 @@ package core_test
 
 import (
 	"context"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -346,6 +347,20 @@ func TestWatcherForgets(t *testing.T) {
 		// It may have ended before the cancel took effect; either way the
 		// watcher must not hold it.
 	default:
+	}
+
+	// Connections that come and go while their session lives leave
+	// nothing running behind them.
+	live := f.login(t, "bob", "phone")
+	before := runtime.NumGoroutine()
+	for i := 0; i < 200; i++ {
+		cctx, cancel := context.WithCancel(ctx)
+		w.Ended(cctx, live.Handle())
+		cancel()
+	}
+	time.Sleep(100 * time.Millisecond)
+	if after := runtime.NumGoroutine(); after > before+20 {
+		t.Errorf("200 watched connections that closed left %d goroutines behind", after-before)
 	}
 }
 

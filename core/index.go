@@ -255,13 +255,15 @@ func (s *Store) revoke(ctx context.Context, userID, mode, id string) (int, error
 		}
 	}
 	s.stats.revokes.Add(uint64(n))
-	events := make([]Event, 0, n)
-	for i, k := range kills {
-		if v, _ := k.(*redis.Cmd).Int64(); v == 1 {
-			events = append(events, Event{Kind: EventRevoke, Handle: pairs[2*i], UserID: userID})
+	if s.opts.OnEvent != nil || s.opts.Broadcast {
+		events := make([]Event, 0, n)
+		for i, k := range kills {
+			if v, _ := k.(*redis.Cmd).Int64(); v == 1 {
+				events = append(events, Event{Kind: EventRevoke, Handle: pairs[2*i], UserID: userID})
+			}
 		}
+		s.emit(ctx, events...)
 	}
-	s.emit(ctx, events...)
 	if err := s.client.Process(ctx, zremCmd(ctx, idx, done...)); err != nil {
 		return n, fmt.Errorf("redisession: unindex sessions of user %q: %w", userID, err)
 	}

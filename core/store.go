@@ -529,11 +529,13 @@ func (s *Store) Renew(ctx context.Context, x *Session) error {
 	x.stored = false // a create, for the counters
 	s.saved(x, now, exp)
 	s.stats.renews.Add(1)
-	events := []Event{{Kind: EventRenew, Handle: newID, Previous: oldID, UserID: x.UserID, Device: x.Device()}}
-	if x.UserID != "" && x.UserID != oldUID {
-		events = append(events, Event{Kind: EventLogin, Handle: newID, UserID: x.UserID, Device: x.Device()})
+	if s.opts.OnEvent != nil || s.opts.Broadcast {
+		events := []Event{{Kind: EventRenew, Handle: newID, Previous: oldID, UserID: x.UserID, Device: x.Device()}}
+		if x.UserID != "" && x.UserID != oldUID {
+			events = append(events, Event{Kind: EventLogin, Handle: newID, UserID: x.UserID, Device: x.Device()})
+		}
+		s.emit(ctx, events...)
 	}
-	s.emit(ctx, events...)
 	// The old token must stay dead: wait for it, where asked. The session
 	// is renewed whatever this says.
 	if err := s.durable(ctx, s.sessionKeyForID(oldID), s.sessionKeyForID(newID)); err != nil {

@@ -104,11 +104,9 @@ func (w *Watcher) Ended(ctx context.Context, handle string) <-chan struct{} {
 	w.mu.Unlock()
 	// A session that ended before it was watched: the next check tells.
 	w.kick()
-	stop := context.AfterFunc(ctx, func() { w.forget(handle, x) })
-	go func() {
-		<-x.ch
-		stop()
-	}()
+	// No goroutine waits on either: the hook goes with ctx, and forget is
+	// a no-op for a watch that has ended.
+	context.AfterFunc(ctx, func() { w.forget(handle, x) })
 	return x.ch
 }
 
