@@ -60,6 +60,9 @@ import (
 // left bound. A request that arrives with the legacy cookie within 30
 // seconds of an adoption (sent before the browser had the new cookie) gets
 // a new session that stays as quiet: it cannot replace the new cookie.
+// The price: what such a request changes (a login, a logout, a value) is
+// not saved; the browser's next request, with the new cookie, is served as
+// usual.
 //
 // Round trips, on top of a request's usual ones: none for a request with no
 // cookie or with this Store's cookie, and none at all once Until has
@@ -76,7 +79,9 @@ import (
 // not adopted: set Until no earlier than the swap plus the legacy store's
 // MaxAge, when every legacy session has either come back or expired. Until
 // a legacy session is adopted it is in no user's index, so RevokeUser does
-// not reach it.
+// not reach it. A legacy cookie over 4096 bytes (securecookie's default
+// MaxLength) is refused: one the legacy store wrote only because the app
+// raised its MaxLength is not adopted.
 type Migration struct {
 	// Until ends the migration: from then on the legacy path is off and
 	// costs nothing. Zero means off.
