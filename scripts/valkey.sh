@@ -75,7 +75,7 @@ up() {
   mkdir -p "$DIR"
   start "$SINGLE"
   for p in "${PORTS[@]}"; do
-    start "$p" --cluster-enabled yes --cluster-config-file "$DIR/$p/nodes.conf" --cluster-node-timeout 2000
+    start "$p" --cluster-enabled yes --cluster-config-file "$DIR/$p/nodes.conf" --cluster-node-timeout 5000
   done
   for p in "$SINGLE" "${PORTS[@]}"; do
     for _ in $(seq 50); do redis-cli -p "$p" ping >/dev/null 2>&1 && break; sleep 0.1; done

@@ -83,10 +83,10 @@ func TestCommands(t *testing.T) {
 	if code != exitOK || !strings.Contains(out, "Firefox on Linux") || !strings.Contains(out, alice.Handle()) || strings.Contains(out, "curl") {
 		t.Errorf("user alice: exit %d, output %q", code, out)
 	}
-	code, out, _ = cli(t, flags, "--json", "inspect", alice.Handle())
+	code, out, errOut := cli(t, flags, "--json", "inspect", alice.Handle())
 	var info map[string]interface{}
 	if code != exitOK || json.Unmarshal([]byte(out), &info) != nil || info["user_id"] != "alice" || info["user_agent"] != "Safari on iPhone" {
-		t.Errorf("inspect --json: exit %d, %q", code, out)
+		t.Errorf("inspect --json: exit %d, %q, stderr %q", code, out, errOut)
 	}
 	for _, s := range made {
 		if _, o, e := cli(t, flags, "--json", "user", "alice"); strings.Contains(o+e, s.Token()) || strings.Contains(o, "secret payload") {
@@ -94,8 +94,8 @@ func TestCommands(t *testing.T) {
 		}
 	}
 
-	if code, _, _ = cli(t, flags, "revoke", alice.Handle()); code != exitOK {
-		t.Errorf("revoke: exit %d", code)
+	if code, _, errOut = cli(t, flags, "revoke", alice.Handle()); code != exitOK {
+		t.Errorf("revoke: exit %d, stderr %q", code, errOut)
 	}
 	if _, err := store.Load(context.Background(), alice.Token()); err == nil {
 		t.Errorf("revoked session still loads")
